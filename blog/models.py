@@ -1,0 +1,166 @@
+import math
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from blog.rendering import render_markdown
+
+WORDS_PER_MINUTE = 230
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    slug = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("blog:tag_detail", kwargs={"slug": self.slug})
+
+
+class Series(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    description = models.TextField(blank=True, help_text="Shown on the series page.")
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "series"
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("blog:series_detail", kwargs={"slug": self.slug})
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self):
+        """The one rule for what the public may see: published, and its time has come."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def visible_to(self, user):
+        """Staff preview drafts and scheduled posts; everyone else sees `published()`."""
+        if user.is_active and user.is_staff:
+            return self.all()
+        return self.published()
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The post's address: /posts/<slug>/."
+    )
+    summary = models.TextField(
+        max_length=500, help_text="One or two sentences, shown on the listing and in previews."
+    )
+    body = models.TextField(help_text="Markdown. Fenced code blocks are highlighted.")
+    body_html = models.TextField(editable=False, default="")
+    reading_time = models.PositiveSmallIntegerField(editable=False, default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Readers see the post from this time on. Leave empty to use the moment "
+        "it is published; a future time schedules it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="posts")
+    series = models.ForeignKey(
+        Series, null=True, blank=True, on_delete=models.SET_NULL, related_name="posts"
+    )
+    series_part = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="This post's part number within its series."
+    )
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-published_at", "-id"], name="post_listing_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "series_part"],
+                name="unique_part_within_series",
+                violation_error_message="This series already has a part with this number.",
+            ),
+            models.CheckConstraint(
+                condition=Q(series__isnull=True) | Q(series_part__isnull=False),
+                name="series_post_has_part_number",
+                violation_error_message="A post in a series needs its part number.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        self.body_html = render_markdown(self.body)
+        self.reading_time = max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("blog:post_detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_public(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    @property
+    def is_scheduled(self):
+        return self.status == self.Status.PUBLISHED and not self.is_public
+
+    @property
+    def was_updated(self):
+        """Edited on a later day than it went out: worth telling the reader."""
+        return self.is_public and self.updated_at.date() > self.published_at.date()
+
+    def _neighbour(self, *, older):
+        if self.published_at is None:
+            return None
+        if older:
+            condition = Q(published_at__lt=self.published_at) | Q(
+                published_at=self.published_at, pk__lt=self.pk
+            )
+            order = ["-published_at", "-pk"]
+        else:
+            condition = Q(published_at__gt=self.published_at) | Q(
+                published_at=self.published_at, pk__gt=self.pk
+            )
+            order = ["published_at", "pk"]
+        return (
+            Post.objects.published()
+            .filter(condition)
+            .order_by(*order)
+            .only("title", "slug")
+            .first()
+        )
+
+    def previous_post(self):
+        return self._neighbour(older=True)
+
+    def next_post(self):
+        return self._neighbour(older=False)
