@@ -1,0 +1,105 @@
+from django.db.models import Count, Prefetch
+from django.shortcuts import get_object_or_404, render
+from django.views.generic import DetailView, ListView
+
+from blog.models import Post, Series, Tag
+
+POSTS_PER_PAGE = 10
+
+
+def listed_posts(queryset):
+    """What a post card needs, in the queries a page of cards needs: one, plus one for tags."""
+    return queryset.defer("body", "body_html").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.only("name", "slug"))
+    )
+
+
+class PostListView(ListView):
+    paginate_by = POSTS_PER_PAGE
+
+    def get_queryset(self):
+        return listed_posts(Post.objects.published())
+
+
+class PostDetailView(DetailView):
+    def get_queryset(self):
+        return (
+            Post.objects.visible_to(self.request.user)
+            .select_related("series")
+            .prefetch_related("tags")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        post = self.object
+        context["previous_post"] = post.previous_post()
+        context["next_post"] = post.next_post()
+        if post.series_id:
+            parts = list(
+                Post.objects.visible_to(self.request.user)
+                .filter(series_id=post.series_id)
+                .order_by("series_part")
+                .only("title", "slug", "status", "published_at", "series_part")
+            )
+            position = next(i for i, part in enumerate(parts) if part.pk == post.pk)
+            context["series_parts"] = parts
+            context["series_position"] = position + 1
+            context["series_previous"] = parts[position - 1] if position > 0 else None
+            context["series_next"] = parts[position + 1] if position + 1 < len(parts) else None
+        return context
+
+
+class PostsInGroupView(ListView):
+    """A tag's or a series' public posts; a 404 when it has none, so drafts reveal nothing."""
+
+    group_model = None
+    allow_empty = False
+    context_object_name = "posts"
+
+    def get(self, request, *args, **kwargs):
+        self.group = get_object_or_404(self.group_model, slug=kwargs["slug"])
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(**kwargs, **{self.group_model._meta.model_name: self.group})
+
+
+class TagDetailView(PostsInGroupView):
+    group_model = Tag
+    paginate_by = POSTS_PER_PAGE
+    template_name = "blog/tag_detail.html"
+
+    def get_queryset(self):
+        return listed_posts(Post.objects.published().filter(tags=self.group))
+
+
+class SeriesDetailView(PostsInGroupView):
+    group_model = Series
+    template_name = "blog/series_detail.html"
+
+    def get_queryset(self):
+        return listed_posts(
+            Post.objects.published().filter(series=self.group).order_by("series_part")
+        )
+
+
+class TagListView(ListView):
+    def get_queryset(self):
+        return (
+            Tag.objects.filter(posts__in=Post.objects.published())
+            .annotate(post_count=Count("posts"))
+            .order_by("name")
+        )
+
+
+class SeriesListView(ListView):
+    def get_queryset(self):
+        return (
+            Series.objects.filter(posts__in=Post.objects.published())
+            .annotate(post_count=Count("posts"))
+            .order_by("title")
+        )
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)
