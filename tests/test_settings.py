@@ -1,0 +1,63 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def load_settings(**env):
+    """Import the settings module in a fresh interpreter with exactly this environment."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from config import settings as s; "
+            "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=PROJECT_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_missing_secret_key_with_debug_off_stops_start_up_with_a_clear_message():
+    result = load_settings()
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_debug_on_allows_the_insecure_development_key():
+    result = load_settings(DJANGO_DEBUG="true")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("True")
+
+
+def test_https_settings_are_off_by_default():
+    result = load_settings(DJANGO_SECRET_KEY="x" * 50)
+    assert result.stdout.split()[:5] == ["False", "False", "False", "False", "0"]
+
+
+def test_one_setting_switches_on_https_only_settings():
+    result = load_settings(DJANGO_SECRET_KEY="x" * 50, DJANGO_HTTPS_ONLY="true")
+    assert result.stdout.split()[:5] == ["False", "True", "True", "True", "31536000"]
+
+
+@pytest.mark.parametrize("database_url", [None, ""])
+def test_default_database_is_sqlite(database_url):
+    env = {} if database_url is None else {"DATABASE_URL": database_url}
+    result = load_settings(DJANGO_SECRET_KEY="x" * 50, **env)
+    assert result.stdout.split()[5] == "django.db.backends.sqlite3"
+
+
+@pytest.mark.parametrize("url", ["postgres://u@127.0.0.1:5432/blog", "postgresql://u@h/db"])
+def test_database_url_switches_to_postgresql(url):
+    result = load_settings(DJANGO_SECRET_KEY="x" * 50, DATABASE_URL=url)
+    assert result.stdout.split()[5] == "django.db.backends.postgresql"
