@@ -83,22 +83,18 @@ class SeriesDetailView(PostsInGroupView):
         )
 
 
+def with_published_post_count(queryset):
+    return queryset.filter(posts__in=Post.objects.published()).annotate(post_count=Count("posts"))
+
+
 class TagListView(ListView):
     def get_queryset(self):
-        return (
-            Tag.objects.filter(posts__in=Post.objects.published())
-            .annotate(post_count=Count("posts"))
-            .order_by("name")
-        )
+        return with_published_post_count(Tag.objects.all())
 
 
 class SeriesListView(ListView):
     def get_queryset(self):
-        return (
-            Series.objects.filter(posts__in=Post.objects.published())
-            .annotate(post_count=Count("posts"))
-            .order_by("title")
-        )
+        return with_published_post_count(Series.objects.all())
 
 
 def server_error(request):

@@ -145,3 +145,13 @@ def test_staff_do_not_see_drafts_on_the_public_listing(staff_client, live, draft
     content = staff_client.get(reverse("blog:post_list")).content.decode()
     assert "Live post" in content
     assert "Secret draft" not in content
+
+
+def test_scheduled_post_appears_on_the_site_by_itself_when_its_time_comes(client, scheduled):
+    assert "Future post" not in client.get(reverse("blog:post_list")).content.decode()
+    assert client.get(scheduled.get_absolute_url()).status_code == 404
+
+    Post.objects.filter(pk=scheduled.pk).update(published_at=timezone.now() - timedelta(seconds=1))
+
+    assert "Future post" in client.get(reverse("blog:post_list")).content.decode()
+    assert client.get(scheduled.get_absolute_url()).status_code == 200
