@@ -123,6 +123,7 @@ class Post(models.Model):
 
     @property
     def is_public(self):
+        """`published()` for one post already loaded; the two must agree (tests check)."""
         return (
             self.status == self.Status.PUBLISHED
             and self.published_at is not None

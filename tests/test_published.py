@@ -155,3 +155,9 @@ def test_scheduled_post_appears_on_the_site_by_itself_when_its_time_comes(client
 
     assert "Future post" in client.get(reverse("blog:post_list")).content.decode()
     assert client.get(scheduled.get_absolute_url()).status_code == 200
+
+
+def test_is_public_agrees_with_published_for_every_state(live, draft, scheduled):
+    public_pks = set(Post.objects.published().values_list("pk", flat=True))
+    for post in (live, draft, scheduled):
+        assert post.is_public == (post.pk in public_pks)

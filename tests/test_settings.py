@@ -61,3 +61,20 @@ def test_default_database_is_sqlite(database_url):
 def test_database_url_switches_to_postgresql(url):
     result = load_settings(DJANGO_SECRET_KEY="x" * 50, DATABASE_URL=url)
     assert result.stdout.split()[5] == "django.db.backends.postgresql"
+
+
+def test_deploy_checks_pass_with_production_settings():
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_DIR,
+        env={
+            **clean,
+            "DJANGO_SECRET_KEY": "k" * 20 + "-Z9_production-like-key-0123456789",
+            "DJANGO_HTTPS_ONLY": "true",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
