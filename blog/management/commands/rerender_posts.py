@@ -8,12 +8,12 @@ class Command(BaseCommand):
     help = "Render every post's Markdown again, after the rendering pipeline changes."
 
     def handle(self, *args, **options):
-        changed = 0
-        posts = Post.objects.only("pk", "body", "body_html")
-        for post in posts.iterator(chunk_size=200):
+        seen = changed = 0
+        for post in Post.objects.only("pk", "body", "body_html").iterator(chunk_size=200):
+            seen += 1
             html = render_markdown(post.body)
             if html != post.body_html:
                 # update(), not save(): re-rendering is not an author's edit.
                 Post.objects.filter(pk=post.pk).update(body_html=html)
                 changed += 1
-        self.stdout.write(f"Re-rendered {posts.count()} post(s); {changed} changed.")
+        self.stdout.write(f"Re-rendered {seen} post(s); {changed} changed.")
