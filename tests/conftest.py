@@ -1,10 +1,14 @@
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
 from django.utils import timezone
 
 from blog.models import Post, Series, Tag
+from newsletter.models import Subscriber
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +65,49 @@ def tag(db):
 @pytest.fixture
 def series(db):
     return Series.objects.create(title="Model checking", slug="model-checking")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Rate-limit counters live in the cache; each test starts with none.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def run_tasks(db):
+    """Run every queued task to the end with the real django-tasks-db worker, in this process."""
+
+    def run_tasks():
+        call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    return run_tasks
+
+
+@pytest.fixture
+def make_subscriber(db):
+    def make_subscriber(email, status=Subscriber.Status.CONFIRMED, **fields):
+        now = timezone.now()
+        return Subscriber.objects.create(
+            email=email,
+            status=status,
+            consent_at=fields.pop("consent_at", now),
+            consent_page=fields.pop("consent_page", "/"),
+            consent_wording=fields.pop("consent_wording", "Subscribe to newsletter"),
+            confirmed_at=now if status == Subscriber.Status.CONFIRMED else None,
+            **fields,
+        )
+
+    return make_subscriber
+
+
+@pytest.fixture
+def link_in():
+    def link_in(message, name):
+        """The site path of the first `name` link ("confirm", "unsubscribe") in an email's text."""
+        match = re.search(rf"https?://[^/\s]+(/newsletter/{name}/[^\s]+/)", message.body)
+        assert match, f"no {name} link in: {message.body}"
+        return match.group(1)
+
+    return link_in

@@ -1,0 +1,45 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import task
+
+from newsletter import emails, sending
+from newsletter.models import Subscriber
+
+
+def _send_or_retry(message, retry_task, subscriber_id, attempt):
+    try:
+        message.send()
+    except Exception as error:
+        if not sending.is_temporary(error) or attempt >= settings.NEWSLETTER_MAX_ATTEMPTS:
+            raise
+        retry_at = timezone.now() + timedelta(seconds=settings.NEWSLETTER_RETRY_DELAY * attempt)
+        retry_task.using(run_after=retry_at).enqueue(subscriber_id, attempt + 1)
+        return f"retrying after {error}"
+    return "sent"
+
+
+@task()
+def send_confirmation(subscriber_id, attempt=1):
+    subscriber = Subscriber.objects.filter(
+        pk=subscriber_id, status=Subscriber.Status.PENDING
+    ).first()
+    if subscriber is None:
+        return "no longer pending"
+    message = emails.confirmation_message(subscriber)
+    return _send_or_retry(message, send_confirmation, subscriber_id, attempt)
+
+
+@task()
+def send_already_subscribed(subscriber_id, attempt=1):
+    subscriber = Subscriber.objects.confirmed().filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return "no longer subscribed"
+    message = emails.already_subscribed_message(subscriber)
+    return _send_or_retry(message, send_already_subscribed, subscriber_id, attempt)
+
+
+@task()
+def send_issue(issue_id):
+    return sending.send_issue(issue_id)
