@@ -20,12 +20,17 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 	chmod 600 $@
 
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install .secret_key
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) create_local_admin --admin-url http://$(HOST):$(PORT)/admin/
 	$(MANAGE) load_demo
+	$(MANAGE) resume_sending
 	@echo "Serving the blog at http://$(HOST):$(PORT)/ (admin at http://$(HOST):$(PORT)/admin/). Ctrl-C stops it."
+	@echo "The task worker sends email; without EMAIL_HOST it prints each message here instead."
+	$(MANAGE) db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT; \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/gunicorn config.wsgi \
 		--bind $(HOST):$(PORT) --workers 2 --access-logfile - --error-logfile -
 

@@ -175,7 +175,9 @@ NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSLETTER_MAX_ATTEMPTS", "3"))
 NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSLETTER_RETRY_DELAY", "60"))
 NEWSLETTER_LEASE_SECONDS = int(os.environ.get("NEWSLETTER_LEASE_SECONDS", "60"))
 # Behind a trusted proxy, the client address is the last one it appended to this header.
-CLIENT_IP_HEADER = os.environ.get("DJANGO_CLIENT_IP_HEADER", "HTTP_X_FORWARDED_FOR")
+CLIENT_IP_HEADER = "HTTP_" + os.environ.get(
+    "DJANGO_CLIENT_IP_HEADER", "X-Forwarded-For"
+).upper().replace("-", "_").removeprefix("HTTP_")
 
 LOGGING = {
     "version": 1,

@@ -152,7 +152,7 @@ def send_post(post, *, user=None, again=False):
             text_body=post.body,
             created_by=user,
         )
-        subscriber_ids = Subscriber.objects.confirmed().values_list("pk", flat=True)
+        subscriber_ids = Subscriber.objects.confirmed().order_by("pk").values_list("pk", flat=True)
         Delivery.objects.bulk_create(
             (Delivery(issue=issue, subscriber_id=pk) for pk in subscriber_ids.iterator()),
             batch_size=1000,

@@ -76,8 +76,12 @@ def empty_cache():
 
 
 @pytest.fixture
-def run_tasks(db):
+def run_tasks(db, monkeypatch):
     """Run every queued task to the end with the real django-tasks-db worker, in this process."""
+    # The worker drops connections that are inside a transaction, as every test's connection is.
+    monkeypatch.setattr(
+        "django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None
+    )
 
     def run_tasks():
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
