@@ -90,9 +90,10 @@ class PostAdmin(admin.ModelAdmin):
                     messages.ERROR,
                 )
             except newsletter.AlreadySent as sent:
+                sent_at = timezone.localtime(sent.issue.created_at)
                 self.message_user(
                     request,
-                    f"“{post}” was already sent on {sent.issue.created_at:%Y-%m-%d %H:%M}; "
+                    f"“{post}” was already sent on {sent_at:%Y-%m-%d %H:%M}; "
                     "use “Send again to subscribers” to send it once more.",
                     messages.WARNING,
                 )

@@ -168,7 +168,9 @@ def send_issue(issue_id):
         expires_at = NewsletterIssue.objects.values_list("lease_expires_at", flat=True).get(
             pk=issue_id
         )
-        tasks.send_issue.using(run_after=expires_at + timedelta(seconds=1)).enqueue(issue_id)
+        # None: the other worker let go a moment ago; look again at once.
+        retry_at = (expires_at or timezone.now()) + timedelta(seconds=1)
+        tasks.send_issue.using(run_after=retry_at).enqueue(issue_id)
         return "another worker holds the lease"
     try:
         sender.run()

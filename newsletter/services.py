@@ -124,7 +124,7 @@ class NotPublic(Exception):
 
 class AlreadySent(Exception):
     def __init__(self, issue):
-        super().__init__(f"already sent on {issue.created_at:%Y-%m-%d %H:%M}")
+        super().__init__(f"issue {issue.pk} already sent this post")
         self.issue = issue
 
 
