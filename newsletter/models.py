@@ -1,13 +1,14 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.urls import reverse
 
 
 class SubscriberQuerySet(models.QuerySet):
     def with_email(self, email):
-        """Addresses are compared case-insensitively, through the same expression as the index."""
-        return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
+        """Compares ignoring case, with the database's lower() on both sides, as the index does."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
 
     def confirmed(self):
         return self.filter(status=Subscriber.Status.CONFIRMED)

@@ -94,7 +94,10 @@ def subscribe(email, *, page):
             return subscriber
         if not created:
             Subscriber.objects.filter(pk=subscriber.pk).update(
-                status=Subscriber.Status.PENDING, unsubscribed_at=None, **consent
+                status=Subscriber.Status.PENDING,
+                confirmed_at=None,
+                unsubscribed_at=None,
+                **consent,
             )
         tasks.send_confirmation.enqueue(subscriber.pk)
     return subscriber

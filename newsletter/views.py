@@ -58,6 +58,13 @@ def check_inbox(request):
     return render(request, "newsletter/check_inbox.html")
 
 
+def _resubscribe_form(subscriber):
+    # Not request.path: these pages' addresses hold tokens, which don't belong in consent records.
+    return SubscribeForm(
+        initial={"email": subscriber.email, "page": reverse("newsletter:subscribe")}
+    )
+
+
 def _invalid_link(request):
     return render(request, "newsletter/invalid_link.html", status=400)
 
@@ -69,7 +76,7 @@ def confirm(request, token):
         subscriber = subscriber_from_confirm_token(token)
     except ExpiredToken as expired:
         subscriber = Subscriber.objects.get(pk=expired.subscriber_id)
-        form = SubscribeForm(initial={"email": subscriber.email, "page": request.path})
+        form = _resubscribe_form(subscriber)
         context = {
             "form": form,
             "subscribed": subscriber.status == Subscriber.Status.CONFIRMED,
@@ -81,7 +88,7 @@ def confirm(request, token):
     if request.method == "POST":
         services.confirm(subscriber)
         return redirect(request.path)
-    form = SubscribeForm(initial={"email": subscriber.email, "page": request.path})
+    form = _resubscribe_form(subscriber)
     return render(request, "newsletter/confirm.html", {"subscriber": subscriber, "form": form})
 
 
@@ -95,7 +102,7 @@ def unsubscribe(request, token):
     if request.method == "POST":
         services.unsubscribe(subscriber)
         return redirect(request.path)
-    form = SubscribeForm(initial={"email": subscriber.email, "page": request.path})
+    form = _resubscribe_form(subscriber)
     context = {"subscriber": subscriber, "form": form, "token": token}
     return render(request, "newsletter/unsubscribe.html", context)
 
