@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 from django.core import mail
+from django.db import connections
 
 from newsletter.models import Subscriber
 from newsletter.tokens import make_unsubscribe_token
@@ -28,6 +29,8 @@ def page(live_server, monkeypatch):
         context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
         yield context.new_page()
         browser.close()
+        # Inside Playwright's event loop the ORM keeps a connection of its own; close it too.
+        connections.close_all()
 
 
 @pytest.mark.django_db(transaction=True)

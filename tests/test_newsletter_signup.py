@@ -386,6 +386,14 @@ def test_unsubscribed_page_offers_to_subscribe_again(client, unsubscribe_path):
     assert 'value="ada@example.com"' in content
 
 
+def test_resubscribing_from_the_unsubscribed_page_keeps_its_token_out_of_the_record(
+    client, unsubscribe_path
+):
+    content = client.post(unsubscribe_path, follow=True).content.decode()
+    assert f'name="page" value="{reverse("newsletter:subscribe")}"' in content
+    assert unsubscribe_path not in content.split("<form", 1)[1]
+
+
 def test_already_subscribed_email_has_working_unsubscribe_link(
     client, make_subscriber, run_tasks, link_in
 ):
