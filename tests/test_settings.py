@@ -63,18 +63,40 @@ def test_database_url_switches_to_postgresql(url):
     assert result.stdout.split()[5] == "django.db.backends.postgresql"
 
 
-def test_deploy_checks_pass_with_production_settings():
-    clean = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
-    result = subprocess.run(
+PRODUCTION = {
+    "DJANGO_SECRET_KEY": "k" * 20 + "-Z9_production-like-key-0123456789",
+    "DJANGO_HTTPS_ONLY": "true",
+    "SITE_URL": "https://blog.example.com",
+    "EMAIL_HOST": "smtp.example.com",
+}
+
+
+def deploy_check(**env):
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "EMAIL_", "SITE_"))
+    }
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=PROJECT_DIR,
-        env={
-            **clean,
-            "DJANGO_SECRET_KEY": "k" * 20 + "-Z9_production-like-key-0123456789",
-            "DJANGO_HTTPS_ONLY": "true",
-        },
+        env={**clean, **env},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_deploy_checks_pass_with_production_settings():
+    result = deploy_check(**PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("unset", "warning"), [("EMAIL_HOST", "newsletter.W001"), ("SITE_URL", "newsletter.W002")]
+)
+def test_deploy_checks_warn_about_development_email_settings(unset, warning):
+    env = {key: value for key, value in PRODUCTION.items() if key != unset}
+    result = deploy_check(**env)
+    assert result.returncode != 0
+    assert warning in result.stderr
