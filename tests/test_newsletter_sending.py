@@ -301,3 +301,38 @@ def test_worker_killed_mid_send_resumes_and_reaches_everyone(make_post, make_sub
         email.message_from_bytes(raw, policy=policy.default) for _, raw in server.handler.received
     ]
     assert all(message["List-Unsubscribe-Post"] for message in messages)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+        self.slept = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_pace_spaces_messages_to_the_configured_rate(monkeypatch):
+    from newsletter import sending
+
+    clock = FakeClock()
+    monkeypatch.setattr(sending, "time", clock)
+    pace = sending.Pace(per_second=4)
+    for _ in range(5):
+        pace.wait()
+    assert clock.slept == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_pace_zero_means_no_limit(monkeypatch):
+    from newsletter import sending
+
+    clock = FakeClock()
+    monkeypatch.setattr(sending, "time", clock)
+    pace = sending.Pace(per_second=0)
+    for _ in range(5):
+        pace.wait()
+    assert clock.slept == []
