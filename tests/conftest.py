@@ -12,6 +12,12 @@ from newsletter.models import Subscriber
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests log users in hundreds of times.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def plain_static_files(settings):
     # The manifest storage needs `collectstatic`; tests don't serve static files.
     settings.STORAGES = {
