@@ -14,8 +14,9 @@ from newsletter.tokens import make_confirm_token, make_unsubscribe_token
 MONOSPACE = "font-family: SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"
 CODE_BLOCK_STYLE = (
     f"{MONOSPACE}; font-size: 13px; line-height: 1.45; background: #f6f8fa; color: #1f2328; "
-    "padding: 12px 14px; border-radius: 6px; overflow-x: auto; white-space: pre; "
-    "word-wrap: normal; margin: 0 0 16px"
+    "padding: 12px 14px; border-radius: 6px; margin: 0 0 16px; "
+    # Many mail clients can't scroll sideways: wrap long lines; indentation stays as written.
+    "white-space: pre-wrap; word-wrap: break-word"
 )
 INLINE_CODE_STYLE = (
     f"{MONOSPACE}; font-size: 90%; background: #f6f8fa; padding: 1px 4px; border-radius: 4px"
