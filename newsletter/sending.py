@@ -158,7 +158,7 @@ def send_issue(issue_id):
     Send every queued delivery of an issue that is due. Safe to call any number of times, from
     any number of workers: one holds the lease, the others come back when it would run out.
     """
-    from newsletter import tasks
+    from newsletter import tasks  # tasks imports this module
 
     issue = NewsletterIssue.objects.filter(pk=issue_id, finished_at__isnull=True).first()
     if issue is None:

@@ -8,6 +8,8 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from blog.models import Post
+from newsletter import emails, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from newsletter.tokens import email_digest
 
@@ -73,8 +75,6 @@ def subscribe(email, *, page):
     address's owner learns which it was from the email: a confirmation link, or a note that
     they are already subscribed. Raises RateLimited when the address has had enough email today.
     """
-    from newsletter import tasks
-
     _check_address_limit(email)
     now = timezone.now()
     consent = {"consent_at": now, "consent_page": page[:200], "consent_wording": box_wording()}
@@ -136,9 +136,6 @@ def send_post(post, *, user=None, again=False):
     Create an issue for `post` with one delivery per confirmed subscriber and queue the send.
     A post already sent raises AlreadySent unless `again` says the author means it.
     """
-    from blog.models import Post
-    from newsletter import emails, tasks
-
     if not Post.objects.published().filter(pk=post.pk).exists():
         raise NotPublic
     with transaction.atomic():

@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 
+from newsletter.models import Subscriber
+
 CONFIRM_SALT = "newsletter.confirm"
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
 
@@ -34,8 +36,6 @@ def make_unsubscribe_token(subscriber):
 
 
 def _subscriber_for(payload):
-    from newsletter.models import Subscriber
-
     try:
         subscriber_id, digest = payload
         subscriber = Subscriber.objects.get(pk=int(subscriber_id))
