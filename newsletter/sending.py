@@ -3,6 +3,7 @@ Sending an issue: one delivery row per subscriber, marked sent right after its m
 accepted, so a worker killed mid-send repeats at most the one message it had in flight.
 """
 
+import contextlib
 import logging
 import smtplib
 import time
@@ -31,6 +32,12 @@ def is_temporary(error):
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
     return isinstance(error, OSError)
+
+
+def connection_lost(error):
+    """A refused recipient leaves the SMTP session usable; a dropped socket does not."""
+    answered = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+    return isinstance(error, OSError) and not isinstance(error, answered)
 
 
 class Pace:
@@ -119,9 +126,10 @@ class IssueSender:
             connection.send_messages([message])
         except Exception as error:
             self.record_failure(delivery, error)
-            if isinstance(error, OSError):
-                # The connection may be dead; the next message opens a fresh one.
+            if connection_lost(error):
                 connection.close()
+                with contextlib.suppress(Exception):
+                    connection.open()  # else the next send tries again and records its failure
             return
         self.queued(delivery).update(
             status=Delivery.Status.SENT,

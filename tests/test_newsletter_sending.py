@@ -201,6 +201,7 @@ def test_permanent_failure_is_recorded_and_the_rest_are_sent(make_post, subscrib
     assert sorted(smtp_server.recipients()) == [
         f"reader{number}@example.com" for number in (1, 3, 4, 5)
     ]
+    assert len(smtp_server.connections) == 1
 
 
 @pytest.mark.django_db(transaction=True)
