@@ -317,23 +317,15 @@ class FakeClock:
         self.now += seconds
 
 
-def test_pace_spaces_messages_to_the_configured_rate(monkeypatch):
+@pytest.mark.parametrize(
+    ("per_second", "sleeps"), [(4, [0.25, 0.25, 0.25, 0.25]), (0, [])], ids=["4/s", "unlimited"]
+)
+def test_pace_spaces_messages_to_the_configured_rate(monkeypatch, per_second, sleeps):
     from newsletter import sending
 
     clock = FakeClock()
     monkeypatch.setattr(sending, "time", clock)
-    pace = sending.Pace(per_second=4)
+    pace = sending.Pace(per_second)
     for _ in range(5):
         pace.wait()
-    assert clock.slept == [0.25, 0.25, 0.25, 0.25]
-
-
-def test_pace_zero_means_no_limit(monkeypatch):
-    from newsletter import sending
-
-    clock = FakeClock()
-    monkeypatch.setattr(sending, "time", clock)
-    pace = sending.Pace(per_second=0)
-    for _ in range(5):
-        pace.wait()
-    assert clock.slept == []
+    assert clock.slept == sleeps
