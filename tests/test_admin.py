@@ -10,12 +10,6 @@ from blog.models import Post
 
 
 @pytest.fixture
-def admin_client_logged_in(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def author_in_group(django_user_model):
     user = django_user_model.objects.create_user(
         "writer", password="correct-horse-battery", is_staff=True
@@ -38,8 +32,8 @@ def add_form_data(**overrides):
     }
 
 
-def test_post_created_in_admin_appears_on_the_site(client, admin_client_logged_in, admin_user):
-    response = admin_client_logged_in.post(
+def test_post_created_in_admin_appears_on_the_site(client, admin_client, admin_user):
+    response = admin_client.post(
         reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk)
     )
     assert response.status_code == 302
@@ -50,39 +44,37 @@ def test_post_created_in_admin_appears_on_the_site(client, admin_client_logged_i
     assert "Written in the admin" in client.get("/").content.decode()
 
 
-def test_draft_created_in_admin_is_hidden_until_published(
-    client, admin_client_logged_in, admin_user
-):
-    admin_client_logged_in.post(
+def test_draft_created_in_admin_is_hidden_until_published(client, admin_client, admin_user):
+    admin_client.post(
         reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk, status="draft")
     )
     client.logout()
     assert client.get("/posts/written-in-the-admin/").status_code == 404
 
 
-def test_add_form_defaults_author_to_logged_in_user(admin_client_logged_in, admin_user):
-    response = admin_client_logged_in.get(reverse("admin:blog_post_add"))
+def test_add_form_defaults_author_to_logged_in_user(admin_client, admin_user):
+    response = admin_client.get(reverse("admin:blog_post_add"))
     assert response.context["adminform"].form.initial["author"] == admin_user.pk
 
 
-def test_add_form_fills_slug_from_title(admin_client_logged_in):
-    content = admin_client_logged_in.get(reverse("admin:blog_post_add")).content.decode()
+def test_add_form_fills_slug_from_title(admin_client):
+    content = admin_client.get(reverse("admin:blog_post_add")).content.decode()
     assert "prepopulated_fields" in content or "data-prepopulated-fields" in content
 
 
-def test_changelist_shows_status_and_filters(admin_client_logged_in, make_post, tag, series):
+def test_changelist_shows_status_and_filters(admin_client, make_post, tag, series):
     make_post(title="Live one", tags=[tag], series=series, series_part=1)
     make_post(title="Draft one", status=Post.Status.DRAFT)
     make_post(title="Later one", published_at=timezone.now() + timedelta(days=2))
     url = reverse("admin:blog_post_changelist")
 
-    content = admin_client_logged_in.get(url).content.decode()
+    content = admin_client.get(url).content.decode()
     assert "Scheduled" in content
     assert "Concurrency" in content
     assert "Model checking" in content
 
     def titles(**params):
-        response = admin_client_logged_in.get(url, params)
+        response = admin_client.get(url, params)
         return {post.title for post in response.context["cl"].result_list}
 
     assert titles(visibility="draft") == {"Draft one"}
@@ -92,22 +84,20 @@ def test_changelist_shows_status_and_filters(admin_client_logged_in, make_post, 
     assert titles(q="Draft") == {"Draft one"}
 
 
-def test_publish_now_action_publishes_drafts_and_scheduled_posts(admin_client_logged_in, make_post):
+def test_publish_now_action_publishes_drafts_and_scheduled_posts(admin_client, make_post):
     draft = make_post(status=Post.Status.DRAFT)
     scheduled = make_post(published_at=timezone.now() + timedelta(days=2))
-    admin_client_logged_in.post(
+    admin_client.post(
         reverse("admin:blog_post_changelist"),
         {"action": "publish_now", "_selected_action": [draft.pk, scheduled.pk]},
     )
     assert set(Post.objects.published()) == {draft, scheduled}
 
 
-def test_publish_now_keeps_the_original_date_of_a_republished_post(
-    admin_client_logged_in, make_post
-):
+def test_publish_now_keeps_the_original_date_of_a_republished_post(admin_client, make_post):
     first_published = timezone.now() - timedelta(days=30)
     post = make_post(status=Post.Status.DRAFT, published_at=first_published)
-    admin_client_logged_in.post(
+    admin_client.post(
         reverse("admin:blog_post_changelist"),
         {"action": "publish_now", "_selected_action": [post.pk]},
     )
@@ -116,9 +106,9 @@ def test_publish_now_keeps_the_original_date_of_a_republished_post(
     assert post.status == Post.Status.PUBLISHED
 
 
-def test_unpublish_action_hides_post(admin_client_logged_in, client, make_post):
+def test_unpublish_action_hides_post(admin_client, client, make_post):
     post = make_post()
-    admin_client_logged_in.post(
+    admin_client.post(
         reverse("admin:blog_post_changelist"),
         {"action": "unpublish", "_selected_action": [post.pk]},
     )
@@ -126,20 +116,20 @@ def test_unpublish_action_hides_post(admin_client_logged_in, client, make_post):
     assert client.get(post.get_absolute_url()).status_code == 404
 
 
-def test_view_on_site_works_for_drafts(admin_client_logged_in, make_post):
+def test_view_on_site_works_for_drafts(admin_client, make_post):
     draft = make_post(status=Post.Status.DRAFT)
     content_type = ContentType.objects.get_for_model(Post)
-    response = admin_client_logged_in.get(
+    response = admin_client.get(
         reverse("admin:view_on_site", args=[content_type.pk, draft.pk]), follow=True
     )
     assert response.status_code == 200
     assert "Draft: only staff can see this page." in response.content.decode()
 
 
-def test_series_admin_shows_parts_in_order(admin_client_logged_in, make_post, series):
+def test_series_admin_shows_parts_in_order(admin_client, make_post, series):
     make_post(title="Second part", series=series, series_part=2)
     make_post(title="First part", series=series, series_part=1)
-    content = admin_client_logged_in.get(
+    content = admin_client.get(
         reverse("admin:blog_series_change", args=[series.pk])
     ).content.decode()
     assert content.index("First part") < content.index("Second part")
@@ -167,10 +157,8 @@ def test_non_staff_cannot_reach_the_admin(client, django_user_model):
     assert client.get(reverse("admin:blog_post_add")).status_code == 302
 
 
-def test_series_without_part_number_is_a_form_error_not_a_500(
-    admin_client_logged_in, admin_user, series
-):
-    response = admin_client_logged_in.post(
+def test_series_without_part_number_is_a_form_error_not_a_500(admin_client, admin_user, series):
+    response = admin_client.post(
         reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk, series=series.pk)
     )
     assert response.status_code == 200
@@ -179,10 +167,10 @@ def test_series_without_part_number_is_a_form_error_not_a_500(
 
 
 def test_duplicate_part_number_is_a_form_error_not_a_500(
-    admin_client_logged_in, admin_user, series, make_post
+    admin_client, admin_user, series, make_post
 ):
     make_post(series=series, series_part=1)
-    response = admin_client_logged_in.post(
+    response = admin_client.post(
         reverse("admin:blog_post_add"),
         add_form_data(author=admin_user.pk, series=series.pk, series_part="1"),
     )
@@ -191,9 +179,9 @@ def test_duplicate_part_number_is_a_form_error_not_a_500(
     assert Post.objects.count() == 1
 
 
-def test_duplicate_slug_is_a_form_error_not_a_500(admin_client_logged_in, admin_user, make_post):
+def test_duplicate_slug_is_a_form_error_not_a_500(admin_client, admin_user, make_post):
     make_post(slug="written-in-the-admin")
-    response = admin_client_logged_in.post(
+    response = admin_client.post(
         reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk)
     )
     assert response.status_code == 200
