@@ -131,6 +131,24 @@ class AlreadySent(Exception):
         self.issue = issue
 
 
+def create_issue(post, subscribers, *, user=None):
+    """An issue of `post`, rendered for email once, with one queued delivery per subscriber."""
+    issue = NewsletterIssue.objects.create(
+        post=post,
+        subject=post.title,
+        post_url=emails.absolute_url(post.get_absolute_url()),
+        html_body=emails.inline_styled(post.body_html),
+        text_body=post.body,
+        created_by=user,
+    )
+    subscriber_ids = subscribers.order_by("pk").values_list("pk", flat=True)
+    Delivery.objects.bulk_create(
+        (Delivery(issue=issue, subscriber_id=pk) for pk in subscriber_ids.iterator()),
+        batch_size=1000,
+    )
+    return issue
+
+
 def send_post(post, *, user=None, again=False):
     """
     Create an issue for `post` with one delivery per confirmed subscriber and queue the send.
@@ -144,19 +162,7 @@ def send_post(post, *, user=None, again=False):
         previous = NewsletterIssue.objects.filter(post=post).first()
         if previous is not None and not again:
             raise AlreadySent(previous)
-        issue = NewsletterIssue.objects.create(
-            post=post,
-            subject=post.title,
-            post_url=emails.absolute_url(post.get_absolute_url()),
-            html_body=emails.inline_styled(post.body_html),
-            text_body=post.body,
-            created_by=user,
-        )
-        subscriber_ids = Subscriber.objects.confirmed().order_by("pk").values_list("pk", flat=True)
-        Delivery.objects.bulk_create(
-            (Delivery(issue=issue, subscriber_id=pk) for pk in subscriber_ids.iterator()),
-            batch_size=1000,
-        )
+        issue = create_issue(post, Subscriber.objects.confirmed(), user=user)
         tasks.send_issue.enqueue(issue.pk)
     logger.info("Queued issue %s (%s)", issue.pk, issue.subject)
     return issue

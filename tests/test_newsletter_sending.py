@@ -329,3 +329,19 @@ def test_pace_spaces_messages_to_the_configured_rate(monkeypatch, per_second, sl
     for _ in range(5):
         pace.wait()
     assert clock.slept == sleeps
+
+
+def test_sending_benchmark_prints_figures_and_leaves_nothing_behind(make_post, make_subscriber):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_post()
+    make_subscriber("real@example.com")
+    output = StringIO()
+    call_command("benchmark_sending", subscribers=5, stdout=output)
+    assert "messages sent      5 of 5" in output.getvalue()
+    assert "per message" in output.getvalue()
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["real@example.com"]
+    assert not NewsletterIssue.objects.exists()
+    assert mail.outbox == []
