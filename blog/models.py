@@ -1,12 +1,15 @@
 import math
 
 from django.conf import settings
-from django.db import models
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import connections, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from blog.rendering import render_markdown
+from blog import search
+from blog.rendering import render_post
 
 WORDS_PER_MINUTE = 230
 
@@ -67,6 +70,10 @@ class Post(models.Model):
     )
     body = models.TextField(help_text="Markdown. Fenced code blocks are highlighted.")
     body_html = models.TextField(editable=False, default="")
+    toc_html = models.TextField(editable=False, default="")
+    body_text = models.TextField(editable=False, default="")
+    # Filled on PostgreSQL only, by `save()` and `rebuild_search`; SQLite searches the text.
+    search_vector = SearchVectorField(null=True, editable=False)
     reading_time = models.PositiveSmallIntegerField(editable=False, default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(
@@ -94,6 +101,7 @@ class Post(models.Model):
         ordering = ["-published_at", "-id"]
         indexes = [
             models.Index(fields=["status", "-published_at", "-id"], name="post_listing_idx"),
+            GinIndex(fields=["search_vector"], name="post_search_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -112,14 +120,27 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        self.body_html = render_markdown(self.body)
+        rendered = render_post(self.body)
+        self.body_html, self.toc_html, self.body_text = (
+            rendered.html,
+            rendered.toc_html,
+            rendered.text,
+        )
         self.reading_time = max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         super().save(*args, **kwargs)
+        if search.uses_full_text_search(connections[self._state.db]):
+            Post.objects.using(self._state.db).filter(pk=self.pk).update(
+                search_vector=search.document_vector()
+            )
 
     def get_absolute_url(self):
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
+
+    @property
+    def author_name(self):
+        return self.author.get_full_name() or self.author.get_username()
 
     @property
     def is_public(self):
@@ -158,6 +179,19 @@ class Post(models.Model):
             .order_by(*order)
             .only("title", "slug")
             .first()
+        )
+
+    def related_posts(self, limit=3):
+        """Public posts sharing a tag with this one, newest first."""
+        tag_ids = [tag.pk for tag in self.tags.all()]
+        if not tag_ids:
+            return []
+        sharing_a_tag = Post.tags.through.objects.filter(tag_id__in=tag_ids).values("post_id")
+        return list(
+            Post.objects.published()
+            .filter(pk__in=sharing_a_tag)
+            .exclude(pk=self.pk)
+            .only("title", "slug", "published_at")[:limit]
         )
 
     def previous_post(self):

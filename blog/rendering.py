@@ -1,7 +1,13 @@
 """The one way Markdown becomes HTML on this site: render, highlight, then sanitize."""
 
+import html
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
 import bleach
 import markdown
+from django.utils.html import strip_tags
 
 ALLOWED_TAGS = frozenset(
     {
@@ -34,23 +40,85 @@ MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "footnotes", "toc", "codehilite"
 MARKDOWN_EXTENSION_CONFIGS = {
     "codehilite": {"css_class": "highlight", "guess_lang": False},
     "tables": {"use_align_attribute": True},
-    "toc": {"permalink": False},
+    "toc": {
+        "permalink": "#",
+        "permalink_class": "heading-anchor",
+        "permalink_title": "Link to this section",
+    },
 }
+
+# A table of contents helps from three headings on; below that it is clutter.
+TOC_MIN_HEADINGS = 3
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    html: str
+    toc_html: str  # empty when the post has fewer than TOC_MIN_HEADINGS headings
+    text: str  # the words a reader sees, code included, for search
 
 
 def render_markdown(text: str) -> str:
     """Turn an author's Markdown into HTML that is safe to mark safe in a template."""
-    html = markdown.markdown(
-        text,
+    return render_post(text).html
+
+
+def render_post(text: str) -> RenderedPost:
+    """The body's safe HTML, its table of contents (also safe) and its plain text."""
+    converter = markdown.Markdown(
         extensions=MARKDOWN_EXTENSIONS,
         extension_configs=MARKDOWN_EXTENSION_CONFIGS,
         output_format="html",
     )
+    body_html = _sanitize(converter.convert(text))
+    toc_html = ""
+    if _count_headings(converter.toc_tokens) >= TOC_MIN_HEADINGS:
+        toc_html = _sanitize(converter.toc)
+    return RenderedPost(html=body_html, toc_html=toc_html, text=_plain_text(body_html))
+
+
+def _sanitize(html_text):
     return bleach.clean(
-        html,
+        html_text,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         protocols=ALLOWED_PROTOCOLS,
         strip=False,
         strip_comments=True,
+    )
+
+
+def _count_headings(tokens):
+    return sum(1 + _count_headings(token["children"]) for token in tokens)
+
+
+HEADING_ANCHOR = re.compile(r'<a class="heading-anchor"[^>]*>#</a>')
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_heading_anchors(body_html: str) -> str:
+    """For places where a "#" beside each heading means nothing: emails."""
+    return HEADING_ANCHOR.sub("", body_html)
+
+
+def _plain_text(body_html):
+    text = html.unescape(strip_tags(without_heading_anchors(body_html)))
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
+
+
+# Matches whole start tags only: in sanitized HTML every "<" in text is escaped as &lt;.
+LINKING_TAG = re.compile(r"<(?:a|img)\s[^>]*>")
+LINK_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
+
+
+def absolutize_links(body_html: str, base_url: str) -> str:
+    """Sanitized HTML with relative links made absolute against `base_url`, for feeds."""
+
+    def absolute_attribute(match):
+        name, value = match.groups()
+        url = html.escape(urljoin(base_url, html.unescape(value)), quote=True)
+        return f'{name}="{url}"'
+
+    return LINKING_TAG.sub(
+        lambda tag: LINK_ATTRIBUTE.sub(absolute_attribute, tag.group()), body_html
     )

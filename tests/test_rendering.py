@@ -39,8 +39,8 @@ def test_footnotes_link_both_ways():
 
 def test_headings_get_ids():
     html = render_markdown("## Memory ordering\n\n### Acquire and release")
-    assert '<h2 id="memory-ordering">Memory ordering</h2>' in html
-    assert '<h3 id="acquire-and-release">Acquire and release</h3>' in html
+    assert '<h2 id="memory-ordering">Memory ordering<a class="heading-anchor"' in html
+    assert '<h3 id="acquire-and-release">Acquire and release<a class="heading-anchor"' in html
 
 
 def test_lists_quotes_and_inline_code_survive():
