@@ -1,8 +1,16 @@
+from django.contrib.sitemaps import Sitemap
+from django.contrib.sitemaps import views as sitemap_views
+from django.db import connection
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
-from django.views.generic import DetailView, ListView
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.generic import DetailView, ListView, TemplateView
 
+from blog import search, sitemaps
 from blog.models import Post, Series, Tag
+from blog.site import absolute_url
+from blog.structured_data import blog_posting
 
 POSTS_PER_PAGE = 10
 
@@ -25,7 +33,7 @@ class PostDetailView(DetailView):
     def get_queryset(self):
         return (
             Post.objects.visible_to(self.request.user)
-            .select_related("series")
+            .select_related("series", "author")
             .prefetch_related("tags")
         )
 
@@ -34,6 +42,8 @@ class PostDetailView(DetailView):
         post = self.object
         context["previous_post"] = post.previous_post()
         context["next_post"] = post.next_post()
+        context["related_posts"] = post.related_posts()
+        context["structured_data"] = blog_posting(post)
         if post.series_id:
             parts = list(
                 Post.objects.visible_to(self.request.user)
@@ -95,6 +105,54 @@ class TagListView(ListView):
 class SeriesListView(ListView):
     def get_queryset(self):
         return with_published_post_count(Series.objects.all())
+
+
+class SearchView(ListView):
+    template_name = "blog/search.html"
+    context_object_name = "results"
+    paginate_by = POSTS_PER_PAGE
+
+    def get(self, request, *args, **kwargs):
+        self.query = search.clean_query(request.GET.get("q", ""))
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if not self.query:
+            return Post.objects.none()
+        return search.find_posts(Post.objects.published(), self.query, connection)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs, query=self.query)
+        for post in context["results"]:
+            post.snippet = search.snippet_html(post, self.query)
+        return context
+
+
+class RobotsView(TemplateView):
+    template_name = "robots.txt"
+    content_type = "text/plain; charset=utf-8"
+
+
+def sitemap(request):
+    """One sitemap while every address fits in one file; past that, an index of sitemaps."""
+    sections = sitemaps.sections()
+    if sum(section.paginator.count for section in sections.values()) <= Sitemap.limit:
+        return sitemap_views.sitemap(request, sections)
+    files = []
+    for name, section in sections.items():
+        location = absolute_url(reverse("blog:sitemap_section", kwargs={"section": name}))
+        files += [sitemap_views.SitemapIndexItem(location, None)]
+        files += [
+            sitemap_views.SitemapIndexItem(f"{location}?p={page}", None)
+            for page in range(2, section.paginator.num_pages + 1)
+        ]
+    return TemplateResponse(
+        request, "sitemap_index.xml", {"sitemaps": files}, content_type="application/xml"
+    )
+
+
+def sitemap_section(request, section):
+    return sitemap_views.sitemap(request, sitemaps.sections(), section=section)
 
 
 def server_error(request):

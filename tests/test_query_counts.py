@@ -39,8 +39,8 @@ def test_later_listing_page_queries(client, blog_of_size, django_assert_num_quer
 def test_post_page_queries(client, blog_of_size, django_assert_num_queries):
     posts, _ = blog_of_size
     middle = posts[len(posts) // 2]
-    # post with series, its tags, previous, next, the series' parts
-    with django_assert_num_queries(5):
+    # post with series and author, its tags, previous, next, related posts, the series' parts
+    with django_assert_num_queries(6):
         assert client.get(middle.get_absolute_url()).status_code == 200
 
 

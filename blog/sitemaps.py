@@ -1,0 +1,79 @@
+"""The sitemap: every public post, tag and series page, with when it last changed."""
+
+from django.contrib.sitemaps import Sitemap
+from django.core.paginator import Paginator
+from django.db.models import Max
+from django.db.models.functions import Greatest
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from blog.models import Post, Series, Tag
+from blog.site import site_domain, site_scheme
+
+
+class SiteSitemap(Sitemap):
+    """Addresses under SITE_URL, whatever host the request came in on."""
+
+    def get_protocol(self, protocol=None):
+        return site_scheme()
+
+    def get_domain(self, site=None):
+        return site_domain()
+
+    @cached_property
+    def paginator(self):
+        # Django builds a new paginator, and counts again, each time it is asked.
+        return Paginator(self._items(), self.limit)
+
+
+class PageSitemap(SiteSitemap):
+    def items(self):
+        return ["blog:post_list", "blog:tag_list", "blog:series_list"]
+
+    def location(self, url_name):
+        return reverse(url_name)
+
+
+class PostSitemap(SiteSitemap):
+    def items(self):
+        return Post.objects.published().only("slug", "updated_at", "published_at").order_by("pk")
+
+    def lastmod(self, post):
+        return max(post.updated_at, post.published_at)
+
+
+def with_last_change(groups):
+    return (
+        groups.filter(posts__in=Post.objects.published())
+        .annotate(last_change=Max(Greatest("posts__updated_at", "posts__published_at")))
+        .only("slug")
+        .order_by("pk")
+    )
+
+
+class TagSitemap(SiteSitemap):
+    def items(self):
+        return with_last_change(Tag.objects.all())
+
+    def lastmod(self, tag):
+        return tag.last_change
+
+
+class SeriesSitemap(SiteSitemap):
+    def items(self):
+        return with_last_change(Series.objects.all())
+
+    def lastmod(self, series):
+        return series.last_change
+
+
+SECTIONS = {
+    "pages": PageSitemap,
+    "posts": PostSitemap,
+    "tags": TagSitemap,
+    "series": SeriesSitemap,
+}
+
+
+def sections():
+    return {name: section() for name, section in SECTIONS.items()}
