@@ -14,11 +14,11 @@ MAX_QUERY_LENGTH = 200
 MAX_FALLBACK_TERMS = 8
 CONFIG = "english"
 
-# PostgreSQL's parser reads "self.compare_exchange" as a host name "self.compare", which hides
-# the identifier. A zero-width space after a dot between word characters splits it the same way
-# in documents and queries; snippets drop it again before they are shown.
-IDENTIFIER_DOT = r"(?<=\w)\.(?=\w)"
-DOT_SPLIT = ".\u200b"
+# PostgreSQL's parser reads "self.compare_exchange" as a host name "self.compare", and drops
+# "<Integer>" or "<script>…</script>" as markup, which hides code. A zero-width space after such
+# a dot or "<" breaks them up the same way in documents and queries; snippets drop it again.
+CODE_BREAKS = r"(?<=\w)\.(?=\w)|<"
+ZERO_WIDTH_SPACE = "\u200b"
 
 MARK_START, MARK_END = "\x02", "\x03"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -36,8 +36,8 @@ def clean_query(raw):
 def _split_identifiers(expression):
     return Func(
         expression,
-        Value(IDENTIFIER_DOT),
-        Value(DOT_SPLIT),
+        Value(CODE_BREAKS),
+        Value(rf"\&{ZERO_WIDTH_SPACE}"),
         Value("g"),
         function="regexp_replace",
         output_field=TextField(),
@@ -62,11 +62,13 @@ def find_posts(posts, text, connection):
 
 def _full_text_search(posts, text):
     query = SearchQuery(
-        re.sub(IDENTIFIER_DOT, DOT_SPLIT, text), search_type="websearch", config=CONFIG
+        re.sub(CODE_BREAKS, rf"\g<0>{ZERO_WIDTH_SPACE}", text),
+        search_type="websearch",
+        config=CONFIG,
     )
     headline = SearchHeadline(
-        Concat(
-            F("summary"), Value(" "), _split_identifiers(F("body_text")), output_field=TextField()
+        _split_identifiers(
+            Concat(F("summary"), Value(" "), F("body_text"), output_field=TextField())
         ),
         query,
         config=CONFIG,
@@ -89,7 +91,7 @@ def snippet_html(post, text):
     """A short passage of the post with the matched words in <mark>, safe to show."""
     if hasattr(post, "headline"):
         html = escape(post.headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
-        return mark_safe(html.replace("\u200b", ""))  # noqa: S308 - escaped, then our own tags
+        return mark_safe(html.replace(ZERO_WIDTH_SPACE, ""))  # noqa: S308 - escaped, then our own tags
     return mark_safe(_substring_snippet(f"{post.summary} {post.body_text}", parse_query(text)[0]))  # noqa: S308
 
 
@@ -159,7 +161,7 @@ def _substring_snippet(text, alternatives):
     first = pattern.search(text)
     start = max(0, first.start() - SNIPPET_BEFORE) if first else 0
     if start:
-        start = text.find(" ", start) + 1 or start
+        start = text.rfind(" ", start, first.start()) + 1 or start
     end = start + SNIPPET_LENGTH
     if end < len(text):
         end = text.rfind(" ", start, end) if " " in text[start:end] else end

@@ -64,3 +64,15 @@ def test_tag_index_queries(client, blog_of_size, django_assert_num_queries):
 def test_series_index_queries(client, blog_of_size, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert client.get("/series/").status_code == 200
+
+
+def test_search_page_queries(client, blog_of_size, django_assert_num_queries):
+    with django_assert_num_queries(2):  # count, page of results with their snippets
+        response = client.get("/search/", {"q": "post"})
+    assert response.status_code == 200
+    assert response.context["paginator"].count == len(blog_of_size[0])
+
+
+def test_empty_search_page_makes_no_queries(client, blog_of_size, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/search/", {"q": " "}).status_code == 200
