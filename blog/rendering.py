@@ -106,8 +106,9 @@ def _plain_text(body_html):
     return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
 
 
-# Matches whole start tags only: in sanitized HTML every "<" in text is escaped as &lt;.
-LINKING_TAG = re.compile(r"<(?:a|img)\s[^>]*>")
+# Whole start tags only: sanitized HTML escapes every "<" in text as &lt; and quotes every
+# attribute value with ", though a value may still hold a literal ">".
+LINKING_TAG = re.compile(r'<(?:a|img)\s(?:[^>"]|"[^"]*")*>')
 LINK_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
 
 
