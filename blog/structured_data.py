@@ -23,7 +23,7 @@ def blog_posting(post):
         },
         "keywords": [tag.name for tag in post.tags.all()],
     }
-    if post.published_at:
+    if post.status == post.Status.PUBLISHED:
         data["datePublished"] = post.published_at.isoformat()
     if post.series:
         data["isPartOf"] = {
