@@ -86,6 +86,14 @@ def test_issue_html_styles_code_inline_for_mail_clients(make_post, subscribers, 
     assert 'class="' not in html
 
 
+def test_issue_html_leaves_out_the_sites_heading_anchors(make_post, subscribers, run_tasks):
+    services.send_post(make_post(body="## Memory ordering\n\nWords."))
+    run_tasks()
+    html = mail.outbox[0].alternatives[0][0]
+    assert '<h2 id="memory-ordering">Memory ordering</h2>' in html
+    assert 'href="#memory-ordering"' not in html
+
+
 def test_issue_text_part_keeps_code_indentation(make_post, subscribers, run_tasks):
     services.send_post(make_post(body=CODE_POST))
     run_tasks()
