@@ -283,3 +283,12 @@ def test_header_search_form_on_home_page_goes_to_search(client, make_post):
     assert 'action="/search/"' in form
     assert 'method="get"' in form
     assert 'name="q"' in form
+
+
+def test_search_benchmark_prints_figures_and_leaves_nothing_behind(make_post):
+    make_post(title="Atomics", body="```rust\nself.state.compare_exchange(a, b)\n```")
+    output = StringIO()
+    call_command("benchmark_search", posts=30, repeat=1, stdout=output)
+    assert "30 published posts" in output.getvalue()
+    assert "compare_exchange" in output.getvalue()
+    assert Post.objects.count() == 1
