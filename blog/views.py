@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.db import connection
@@ -9,6 +10,7 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from blog import search, sitemaps
 from blog.models import Post, Series, Tag
+from blog.ratelimit import client_ip, ip_bucket, take
 from blog.site import absolute_url
 from blog.structured_data import blog_posting
 
@@ -114,6 +116,12 @@ class SearchView(ListView):
 
     def get(self, request, *args, **kwargs):
         self.query = search.clean_query(request.GET.get("q", ""))
+        if self.query and not take(
+            f"search:ip:{ip_bucket(client_ip(request))}", settings.SEARCHES_PER_IP_PER_MINUTE, 60
+        ):
+            return render(
+                request, "blog/search_rate_limited.html", {"query": self.query}, status=429
+            )
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):

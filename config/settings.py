@@ -164,6 +164,8 @@ NEWSLETTER_TEXT = os.environ.get(
 # A mailbox that unsubscribes whoever writes to it; only advertised in List-Unsubscribe when set.
 NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
 NEWSLETTER_CONFIRM_DAYS = int(os.environ.get("NEWSLETTER_CONFIRM_DAYS", "7"))
+# Searches accepted from one client IP (IPv6: one /64) per minute; more get a 429 page.
+SEARCHES_PER_IP_PER_MINUTE = int(os.environ.get("SEARCHES_PER_IP_PER_MINUTE", "30"))
 NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR = int(
     os.environ.get("NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR", "20")
 )

@@ -1,14 +1,13 @@
 """What the newsletter does, as plain functions that views, the admin and commands call."""
 
-import ipaddress
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Post
+from blog.ratelimit import client_ip, ip_bucket, take
 from newsletter import emails, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from newsletter.tokens import email_digest
@@ -24,48 +23,15 @@ def box_wording():
     return f"{settings.NEWSLETTER_HEADING}\n\n{settings.NEWSLETTER_TEXT}"
 
 
-def client_ip(request):
-    """REMOTE_ADDR, or behind a trusted proxy the address that proxy appended to the header."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.BEHIND_PROXY:
-        forwarded = request.META.get(settings.CLIENT_IP_HEADER, "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            address = hops[-1]
-    return address
-
-
-def _ip_bucket(address):
-    # One IPv6 user usually holds a whole /64, so that is what gets counted.
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64] or "unknown"
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-def _take(key, limit, window_seconds):
-    """Count one use of `key` in a fixed window; False once the window already holds `limit`."""
-    cache.add(key, 0, window_seconds)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, window_seconds)
-        used = 1
-    return used <= limit
-
-
 def check_ip_limit(request):
-    key = f"newsletter:subscribe:ip:{_ip_bucket(client_ip(request))}"
-    if not _take(key, settings.NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR, 3600):
+    key = f"newsletter:subscribe:ip:{ip_bucket(client_ip(request))}"
+    if not take(key, settings.NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR, 3600):
         raise RateLimited
 
 
 def _check_address_limit(email):
     key = f"newsletter:subscribe:address:{email_digest(email)}"
-    if not _take(key, settings.NEWSLETTER_EMAILS_PER_ADDRESS_PER_DAY, 86_400):
+    if not take(key, settings.NEWSLETTER_EMAILS_PER_ADDRESS_PER_DAY, 86_400):
         raise RateLimited
 
 

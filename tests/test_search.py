@@ -292,3 +292,22 @@ def test_search_benchmark_prints_figures_and_leaves_nothing_behind(make_post):
     assert "30 published posts" in output.getvalue()
     assert "compare_exchange" in output.getvalue()
     assert Post.objects.count() == 1
+
+
+def test_searches_past_the_limit_get_a_polite_429(client, make_post, settings):
+    settings.SEARCHES_PER_IP_PER_MINUTE = 3
+    make_post(title="Backpressure")
+    for _ in range(3):
+        assert search(client, "backpressure").status_code == 200
+    response = search(client, "backpressure")
+    assert response.status_code == 429
+    assert "Too many searches" in response.content.decode()
+    other_reader = client.get("/search/", {"q": "backpressure"}, REMOTE_ADDR="192.0.2.7")
+    assert other_reader.status_code == 200
+
+
+def test_an_empty_search_does_not_count_against_the_limit(client, db, settings):
+    settings.SEARCHES_PER_IP_PER_MINUTE = 1
+    for _ in range(3):
+        assert client.get("/search/").status_code == 200
+    assert search(client, "anything").status_code == 200
