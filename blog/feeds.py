@@ -136,32 +136,36 @@ class LatestPostsJsonFeed(LatestPostsFeed):
     url_name = "blog:json_feed"
 
 
-class TagFeed(LatestPostsFeed):
-    url_name = "blog:tag_feed"
+class GroupFeed(LatestPostsFeed):
+    """The posts of one tag or series; like its page, a 404 while it has no public posts."""
+
+    group_model = None
+    posts_field = None
 
     def get_object(self, request, slug):
-        # Like the tag page: a tag with no public posts is not there.
-        return get_object_or_404(
-            Tag.objects.filter(posts__in=Post.objects.published()).distinct(), slug=slug
-        )
+        groups = self.group_model.objects.filter(posts__in=Post.objects.published()).distinct()
+        return get_object_or_404(groups, slug=slug)
+
+    def link(self, group):
+        return absolute_url(group.get_absolute_url())
+
+    def posts(self, group):
+        return Post.objects.published().filter(**{self.posts_field: group})
+
+
+class TagFeed(GroupFeed):
+    url_name = "blog:tag_feed"
+    group_model = Tag
+    posts_field = "tags"
 
     def title(self, tag):
         return f"{settings.SITE_NAME}: posts tagged {tag.name}"
 
-    def link(self, tag):
-        return absolute_url(tag.get_absolute_url())
 
-    def posts(self, tag):
-        return Post.objects.published().filter(tags=tag)
-
-
-class SeriesFeed(LatestPostsFeed):
+class SeriesFeed(GroupFeed):
     url_name = "blog:series_feed"
-
-    def get_object(self, request, slug):
-        return get_object_or_404(
-            Series.objects.filter(posts__in=Post.objects.published()).distinct(), slug=slug
-        )
+    group_model = Series
+    posts_field = "series"
 
     def title(self, series):
         return f"{settings.SITE_NAME}: {series.title}"
@@ -170,9 +174,3 @@ class SeriesFeed(LatestPostsFeed):
         return series.description or settings.SITE_TAGLINE
 
     subtitle = description
-
-    def link(self, series):
-        return absolute_url(series.get_absolute_url())
-
-    def posts(self, series):
-        return Post.objects.published().filter(series=series)
