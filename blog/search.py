@@ -91,8 +91,10 @@ def snippet_html(post, text):
     """A short passage of the post with the matched words in <mark>, safe to show."""
     if hasattr(post, "headline"):
         html = escape(post.headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
-        return mark_safe(html.replace(ZERO_WIDTH_SPACE, ""))  # noqa: S308 - escaped, then our own tags
-    return mark_safe(_substring_snippet(f"{post.summary} {post.body_text}", parse_query(text)[0]))  # noqa: S308
+    else:
+        html = _substring_snippet(f"{post.summary} {post.body_text}", parse_query(text)[0])
+    # Every piece of the post's text went through escape(); only our <mark> tags are raw.
+    return mark_safe(html.replace(ZERO_WIDTH_SPACE, ""))  # noqa: S308
 
 
 # A small subset of websearch syntax: "quoted phrases", -exclusions and `or` between terms.
@@ -108,7 +110,7 @@ def parse_query(text):
                 alternatives.append(current)
             current = []
             continue
-        term = phrase.strip() if phrase or not word else word
+        term = word or phrase.strip()
         if word.startswith("-") and len(word) > 1:
             excluded.append(word[1:])
         elif minus and term:
