@@ -10,6 +10,7 @@ from django.urls import reverse
 from pygments.formatters import HtmlFormatter
 
 from blog.rendering import without_heading_anchors
+from blog.site import absolute_url
 from newsletter.tokens import make_confirm_token, make_unsubscribe_token
 
 MONOSPACE = "font-family: SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"
@@ -60,10 +61,6 @@ def inline_styled(body_html):
         html = re.sub(rf"<{element}(?=[ >])", f'<{element} style="{style}"', html)
     # Links between posts are relative on the site; an email needs the whole address.
     return re.sub(r'(href|src)="/(?!/)', rf'\1="{settings.SITE_URL}/', html)
-
-
-def absolute_url(path):
-    return f"{settings.SITE_URL}{path}"
 
 
 def unsubscribe_urls(subscriber):

@@ -5,17 +5,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from blog import site, speculation
+from blog import speculation
 
 register = template.Library()
 
 # As in django.utils.html.json_script: no "<", ">" or "&" can close the script element.
 JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
-
-
-@register.filter
-def absolute(path):
-    return site.absolute_url(path)
 
 
 @register.filter
