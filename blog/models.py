@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from blog import search
+from blog import page_cache, search
 from blog.rendering import render_post
 
 WORDS_PER_MINUTE = 230
@@ -49,11 +49,31 @@ class PostQuerySet(models.QuerySet):
         """The one rule for what the public may see: published, and its time has come."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
+    def scheduled(self):
+        """Published with a time still to come: they go public with no save to announce it."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__gt=timezone.now())
+
     def visible_to(self, user):
         """Staff preview drafts and scheduled posts; everyone else sees `published()`."""
         if user.is_active and user.is_staff:
             return self.all()
         return self.published()
+
+    # Bulk writes send no signals; these make the cached pages follow them too.
+    def update(self, **kwargs):
+        count = super().update(**kwargs)
+        page_cache.invalidate_on_commit(self.db)
+        return count
+
+    def bulk_create(self, *args, **kwargs):
+        posts = super().bulk_create(*args, **kwargs)
+        page_cache.invalidate_on_commit(self.db)
+        return posts
+
+    def bulk_update(self, *args, **kwargs):
+        count = super().bulk_update(*args, **kwargs)
+        page_cache.invalidate_on_commit(self.db)
+        return count
 
 
 class Post(models.Model):

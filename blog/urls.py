@@ -1,23 +1,28 @@
 from django.urls import path
 
 from blog import feeds, views
+from blog.page_cache import public_page
 
 app_name = "blog"
 
 urlpatterns = [
-    path("", views.PostListView.as_view(), name="post_list"),
-    path("posts/<slug:slug>/", views.PostDetailView.as_view(), name="post_detail"),
-    path("tags/", views.TagListView.as_view(), name="tag_list"),
-    path("tags/<slug:slug>/", views.TagDetailView.as_view(), name="tag_detail"),
-    path("tags/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
-    path("series/", views.SeriesListView.as_view(), name="series_list"),
-    path("series/<slug:slug>/", views.SeriesDetailView.as_view(), name="series_detail"),
-    path("series/<slug:slug>/feed/", feeds.SeriesFeed(), name="series_feed"),
+    path("", public_page(views.PostListView.as_view()), name="post_list"),
+    path("posts/<slug:slug>/", public_page(views.PostDetailView.as_view()), name="post_detail"),
+    path("tags/", public_page(views.TagListView.as_view()), name="tag_list"),
+    path("tags/<slug:slug>/", public_page(views.TagDetailView.as_view()), name="tag_detail"),
+    path("tags/<slug:slug>/feed/", public_page(feeds.TagFeed()), name="tag_feed"),
+    path("series/", public_page(views.SeriesListView.as_view()), name="series_list"),
+    path(
+        "series/<slug:slug>/",
+        public_page(views.SeriesDetailView.as_view()),
+        name="series_detail",
+    ),
+    path("series/<slug:slug>/feed/", public_page(feeds.SeriesFeed()), name="series_feed"),
     path("search/", views.SearchView.as_view(), name="search"),
-    path("feed/", feeds.LatestPostsFeed(), name="feed"),
-    path("rss/", feeds.LatestPostsRssFeed(), name="rss"),
-    path("feed.json", feeds.LatestPostsJsonFeed(), name="json_feed"),
-    path("sitemap.xml", views.sitemap, name="sitemap"),
-    path("sitemap-<slug:section>.xml", views.sitemap_section, name="sitemap_section"),
-    path("robots.txt", views.RobotsView.as_view(), name="robots"),
+    path("feed/", public_page(feeds.LatestPostsFeed()), name="feed"),
+    path("rss/", public_page(feeds.LatestPostsRssFeed()), name="rss"),
+    path("feed.json", public_page(feeds.LatestPostsJsonFeed()), name="json_feed"),
+    path("sitemap.xml", public_page(views.sitemap), name="sitemap"),
+    path("sitemap-<slug:section>.xml", public_page(views.sitemap_section), name="sitemap_section"),
+    path("robots.txt", public_page(views.RobotsView.as_view()), name="robots"),
 ]

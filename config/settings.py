@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "blog.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early: a cached page costs no session, user or CSRF work, and is kept with the headers
+    # the middleware below adds (ETag, Content-Security-Policy, X-Frame-Options).
+    "blog.page_cache.PageCacheMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "blog.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -109,6 +112,39 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable database fails requests (and /healthz) in seconds instead of hanging them.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+
+# Pages and rate-limit counters. Every gunicorn worker must see the same cache, or a worker that
+# did not see an author's save would keep serving its stale page: Redis when REDIS_URL is set
+# (shared by every machine), else files on this machine (shared by its workers). Each worker also
+# keeps recent pages in memory ("local"), used only while the shared cache says they are current.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "blog",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR") or str(BASE_DIR / "var" / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pages",
+    "OPTIONS": {"MAX_ENTRIES": 300},
+}
+# How long a page stays in that cache; 0 turns page caching off. Author changes replace pages
+# at once, so this only bounds changes made behind Django's back (raw SQL).
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+# How long a CDN or proxy may keep a public page (Cache-Control s-maxage); 0 for not at all.
+CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,7 +160,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or str(BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -192,5 +228,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"newsletter": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "newsletter": {"handlers": ["console"], "level": "INFO"},
+        "blog": {"handlers": ["console"], "level": "INFO"},
+    },
 }

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from blog.models import Post, Series, Tag
@@ -71,6 +72,22 @@ def tag(db):
 @pytest.fixture
 def series(db):
     return Series.objects.create(title="Model checking", slug="model-checking")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_cache_directory(tmp_path_factory):
+    """The suite's own cache files, never the ones `make run` serves from."""
+    directory = tmp_path_factory.mktemp("cache")
+    backend = "django.core.cache.backends.filebased.FileBasedCache"
+    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": str(directory)}}):
+        yield directory
+
+
+@pytest.fixture(autouse=True)
+def no_page_cache(settings):
+    # Most tests look at what views render. Page caching commits for real to invalidate, so its
+    # tests (test_page_cache.py) turn it on with transactional databases.
+    settings.PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

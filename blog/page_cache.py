@@ -1,0 +1,274 @@
+"""Whole pages for anonymous readers, kept in Django's cache and shared by every worker.
+
+Pages are stored under the current *generation*. Every committed change to posts, tags, series or
+authors starts a new generation, so no worker can serve a page from before the change. The
+generation also ends when the next scheduled post goes out, which no save announces.
+"""
+
+import gzip
+import hashlib
+import logging
+import math
+import re
+import secrets
+from functools import wraps
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache, caches
+from django.core.exceptions import DisallowedHost
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Min
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+from django.http import HttpResponse
+from django.middleware.http import ConditionalGetMiddleware
+from django.utils import timezone
+from django.utils.cache import (
+    add_never_cache_headers,
+    cc_delim_re,
+    patch_cache_control,
+    patch_vary_headers,
+    set_response_etag,
+)
+from django.utils.http import http_date
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "page-cache:generation"
+# Names the shape of `page_entry()`; a new shape needs a new prefix, or a deploy would read the
+# entries the previous version left in a shared cache.
+PAGE_KEY_PREFIX = "page:1"
+# The only query parameters cached pages read; any others (utm_source…) share the same page.
+PAGE_PARAMETERS = ("page", "p")
+PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,6}|last")
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+
+
+def is_anonymous(request):
+    """No session and no pending message: the request sees what every reader sees."""
+    return (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+    )
+
+
+def public_page(view):
+    """Let anonymous readers' 200s be kept: by this cache and, briefly, by a CDN.
+
+    Every other answer (staff previews, errors) is marked never to be stored anywhere.
+    """
+
+    @wraps(view)
+    def public_page_view(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        patch_vary_headers(response, ["Cookie"])
+        if response.status_code == 200 and is_anonymous(request):
+            patch_cache_control(
+                response, public=True, max_age=0, s_maxage=settings.CDN_CACHE_SECONDS
+            )
+        else:
+            add_never_cache_headers(response)
+        return response
+
+    return public_page_view
+
+
+def _next_generation():
+    """A new generation name, and the seconds until the next scheduled post makes it stale."""
+    post_model = apps.get_model("blog", "Post")
+    now = timezone.now()
+    next_post_at = post_model.objects.scheduled().aggregate(at=Min("published_at"))["at"]
+    timeout = None if next_post_at is None else math.ceil((next_post_at - now).total_seconds())
+    return secrets.token_hex(8), timeout
+
+
+def current_generation():
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        generation, timeout = _next_generation()
+        # add(), not set(): an author's invalidate() that got in first must win.
+        if not cache.add(GENERATION_KEY, generation, timeout):
+            generation = cache.get(GENERATION_KEY, generation)
+    return generation
+
+
+def invalidate():
+    """Retire every cached page, for every worker and machine sharing the cache."""
+    generation, timeout = _next_generation()
+    cache.set(GENERATION_KEY, generation, timeout)
+
+
+def invalidate_on_commit(using=DEFAULT_DB_ALIAS):
+    """Invalidate once the change is committed, never before.
+
+    Before the commit, another worker could still read the old rows and cache them under the new
+    generation. One invalidation per transaction is enough, unless the one already scheduled sits
+    in a savepoint that could be rolled back without this change.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block:
+        open_savepoints = set(connection.savepoint_ids)
+        for savepoints, callback, _ in connection.run_on_commit:
+            if callback is invalidate and savepoints <= open_savepoints:
+                return
+    transaction.on_commit(invalidate, using=using, robust=True)
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # Cached pages skip the middleware below, this one included, so hits ask it directly.
+        self.conditional_get = ConditionalGetMiddleware(get_response)
+
+    def __call__(self, request):
+        try:
+            key = self.cache_key(request)
+            entry = None if key is None else self.lookup(key)
+        except Exception:
+            logger.exception("Page cache unavailable; serving without it")
+            key = entry = None
+        if entry is not None:
+            response = page_response(entry, request)
+            if "HTTP_IF_NONE_MATCH" in request.META or "HTTP_IF_MODIFIED_SINCE" in request.META:
+                response = self.conditional_get.process_response(request, response)
+            return response
+        response = self.get_response(request)
+        if key is not None and request.method == "GET" and self.can_store(response):
+            entry = page_entry(response)
+            self.store(key, entry)
+            return page_response(entry, request)
+        return response
+
+    def cache_key(self, request):
+        """The key of this request's page, or None when it must not come from the cache."""
+        if (
+            settings.PAGE_CACHE_SECONDS <= 0
+            or request.method not in ("GET", "HEAD")
+            or not is_anonymous(request)
+        ):
+            return None
+        parameters = []
+        for name in PAGE_PARAMETERS if request.META.get("QUERY_STRING") else ():
+            value = request.GET.get(name)
+            if value is not None:
+                if not PAGE_NUMBER.fullmatch(value):
+                    return None
+                parameters.append(f"{name}={value}")
+        try:
+            host = request.get_host()
+        except DisallowedHost:
+            return None
+        address = f"{request.scheme}://{host}{request.path}?{'&'.join(parameters)}"
+        digest = hashlib.sha256(address.encode()).hexdigest()
+        return f"{PAGE_KEY_PREFIX}:{current_generation()}:{digest}"
+
+    def lookup(self, key):
+        # The key names the current generation, so this worker's copy is as fresh as the shared
+        # one, and skips reading (and for files, decompressing) it again.
+        entry = caches["local"].get(key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is not None:
+                caches["local"].set(key, entry, settings.PAGE_CACHE_SECONDS)
+        return entry
+
+    def can_store(self, response):
+        cache_control = {
+            directive.split("=")[0].strip().lower()
+            for directive in cc_delim_re.split(response.get("Cache-Control", ""))
+        }
+        varies = {
+            header.strip().lower()
+            for header in cc_delim_re.split(response.get("Vary", ""))
+            if header.strip()
+        }
+        return (
+            response.status_code == 200
+            and not response.streaming
+            # A cookie belongs to one visitor; a page that sets one is not everyone's page.
+            and not response.cookies
+            and "public" in cache_control
+            and not cache_control & {"private", "no-store", "no-cache"}
+            and varies <= {"cookie"}
+        )
+
+    def store(self, key, entry):
+        caches["local"].set(key, entry, settings.PAGE_CACHE_SECONDS)
+        try:
+            cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.exception("Could not store a page in the cache")
+
+
+def page_entry(response):
+    """What the cache keeps of a page: its headers and body, plain and gzipped.
+
+    Plain tuples and dicts, so entries survive deploys. Compressed once here, not per request;
+    safe from BREACH-style attacks because a public page holds no secret (no CSRF token, no
+    session data).
+    """
+    patch_vary_headers(response, ["Accept-Encoding"])
+    if not response.has_header("ETag"):
+        set_response_etag(response)
+    if not response.has_header("Last-Modified"):
+        response["Last-Modified"] = http_date()
+    plain = {name: value for name, value in response.items() if name != "Content-Length"}
+    plain["Content-Length"] = str(len(response.content))
+    gzipped_content = gzip.compress(response.content, mtime=0)
+    gzipped = {
+        **plain,
+        "Content-Length": str(len(gzipped_content)),
+        "Content-Encoding": "gzip",
+        # Weak, as Django's GZipMiddleware makes it: the same page in another encoding.
+        "ETag": plain["ETag"] if plain["ETag"].startswith("W/") else f"W/{plain['ETag']}",
+    }
+    return plain, response.content, gzipped, gzipped_content
+
+
+def page_response(entry, request):
+    plain, content, gzipped, gzipped_content = entry
+    if ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        return HttpResponse(gzipped_content, headers=gzipped)
+    return HttpResponse(content, headers=plain)
+
+
+def _invalidate_after_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+    invalidate_on_commit(using)
+
+
+def _invalidate_after_user_change(sender, using=DEFAULT_DB_ALIAS, update_fields=None, **kwargs):
+    # Every login saves last_login; only a change to names can show on a page.
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return
+    invalidate_on_commit(using)
+
+
+def _invalidate_after_tags_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
+    if action.startswith("post_"):
+        invalidate_on_commit(using)
+
+
+def _invalidate_after_migrate(sender, **kwargs):
+    # Deploys migrate: pages from the previous release (its templates, its static file names)
+    # must not outlive it. No query here; the tables may be half-way through migrating.
+    cache.delete(GENERATION_KEY)
+
+
+def connect_signals():
+    """Receivers rather than calls in views: a page goes stale whatever saved the row (the admin,
+    a command, the shell). Bulk updates go through `PostQuerySet`."""
+    post_model = apps.get_model("blog", "Post")
+    for model in (post_model, apps.get_model("blog", "Tag"), apps.get_model("blog", "Series")):
+        post_save.connect(_invalidate_after_change, sender=model, dispatch_uid="page-cache")
+        post_delete.connect(_invalidate_after_change, sender=model, dispatch_uid="page-cache")
+    post_save.connect(
+        _invalidate_after_user_change, sender=get_user_model(), dispatch_uid="page-cache"
+    )
+    m2m_changed.connect(
+        _invalidate_after_tags_change, sender=post_model.tags.through, dispatch_uid="page-cache"
+    )
+    post_migrate.connect(
+        _invalidate_after_migrate, sender=apps.get_app_config("blog"), dispatch_uid="page-cache"
+    )
