@@ -31,8 +31,8 @@ run: install .secret_key
 	@echo "The task worker sends email; without EMAIL_HOST it prints each message here instead."
 	$(MANAGE) db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
-	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/gunicorn config.wsgi \
-		--bind $(HOST):$(PORT) --workers 2 --access-logfile - --error-logfile -
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" HOST=$(HOST) PORT=$(PORT) \
+		$(BIN)/gunicorn -c gunicorn.conf.py config.wsgi
 
 test: install .secret_key
 	$(BIN)/ruff format --check .
