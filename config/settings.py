@@ -131,7 +131,8 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": os.environ.get("CACHE_DIR") or str(BASE_DIR / "var" / "cache"),
+            # Relative paths start at the project folder; absolute ones are kept.
+            "LOCATION": str(BASE_DIR / (os.environ.get("CACHE_DIR") or "var/cache")),
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
     }
@@ -160,7 +161,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or str(BASE_DIR / "staticfiles")
+STATIC_ROOT = str(BASE_DIR / (os.environ.get("DJANGO_STATIC_ROOT") or "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,372 @@
+"""The Docker deployment: what can be checked without a Docker engine.
+
+The compose file and Dockerfile are read as data; the build's collectstatic and the container's
+entrypoint run here as they would in the image.
+"""
+
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRYPOINT = ROOT / "config" / "entrypoint.sh"
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<operator>:?-)(?P<default>[^}]*))?\}")
+
+
+def interpolate(value, environ):
+    """Compose's `${NAME}`, `${NAME-default}` and `${NAME:-default}` with these variables."""
+
+    def replace(match):
+        name, operator = match["name"], match["operator"]
+        if operator == ":-" and not environ.get(name):
+            return match["default"]
+        if operator == "-" and name not in environ:
+            return match["default"]
+        return environ.get(name, "")
+
+    return VARIABLE.sub(replace, str(value))
+
+
+def container_environment(service, environ=None):
+    return {
+        name: interpolate(value, environ or {})
+        for name, value in SERVICES[service]["environment"].items()
+    }
+
+
+def dockerfile_instructions():
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    instructions = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, arguments = line.strip().partition(" ")
+            instructions.append((keyword.upper(), arguments.strip()))
+    return instructions
+
+
+def dockerfile_arguments(keyword):
+    return [arguments for found, arguments in dockerfile_instructions() if found == keyword]
+
+
+def exec_form(arguments):
+    """An ENTRYPOINT or CMD as its argument list, in JSON (exec) form or shell form."""
+    if arguments.startswith("["):
+        return json.loads(arguments)
+    return ["/bin/sh", "-c", arguments]
+
+
+def as_text(command):
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def web_shell_command():
+    """What web runs: compose's `command`, else the image's CMD, as a `sh -c` script."""
+    command = SERVICES["web"].get("command") or exec_form(dockerfile_arguments("CMD")[-1])
+    if isinstance(command, str):
+        return command
+    assert command[:2] in (["sh", "-c"], ["/bin/sh", "-c"])
+    return command[2]
+
+
+def named_volume_mounts(service):
+    mounts = {}
+    for volume in SERVICES[service].get("volumes", []):
+        source, _, target = volume.partition(":")
+        if source in (COMPOSE.get("volumes") or {}):
+            mounts[target] = source
+    return mounts
+
+
+def run_entrypoint(*command, environ):
+    return subprocess.run(  # noqa: S603
+        [str(ENTRYPOINT), *command], env=environ, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def entrypoint_environ(tmp_path):
+    """The process environment with no secret key and the key file in a tmp "volume"."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SECRET_KEY", "SECRET_KEY_FILE"}
+    }
+    # The entrypoint calls `python`; in the image it is on the PATH, here it is the venv's.
+    environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
+    environ["SECRET_KEY_FILE"] = str(tmp_path / "secret_key")
+    return environ
+
+
+def test_compose_defines_database_cache_mail_web_and_worker_services():
+    assert set(SERVICES) == {"db", "web", "worker", "redis", "mailpit"}
+
+
+def test_database_is_postgres_16_with_its_data_in_a_named_volume():
+    db = SERVICES["db"]
+    assert db["image"] == "postgres:16"
+    assert named_volume_mounts("db") == {"/var/lib/postgresql/data": "postgres-data"}
+    assert as_text(db["healthcheck"]["test"]).startswith("CMD pg_isready")
+
+
+def test_database_credentials_match_the_apps_database_url():
+    db = SERVICES["db"]["environment"]
+    user, password, name = db["POSTGRES_USER"], db["POSTGRES_PASSWORD"], db["POSTGRES_DB"]
+    assert (user, password, name) == ("blog", "blog", "blog")
+    for service in ("web", "worker"):
+        database_url = container_environment(service)["DATABASE_URL"]
+        assert database_url == f"postgres://{user}:{password}@db:5432/{name}"
+
+
+def test_redis_is_checked_with_ping():
+    redis = SERVICES["redis"]
+    assert redis["image"] == "redis:7"
+    assert as_text(redis["healthcheck"]["test"]) == "CMD redis-cli ping"
+
+
+def test_mailpit_inbox_is_published_on_port_8025():
+    mailpit = SERVICES["mailpit"]
+    assert mailpit["image"].startswith("axllent/mailpit")
+    assert any(str(port).endswith(":8025:8025") for port in mailpit["ports"])
+
+
+def test_web_publishes_port_8000_and_checks_healthz():
+    web = SERVICES["web"]
+    assert "8000:8000" in web["ports"]
+    check = as_text(web["healthcheck"]["test"])
+    assert "urllib.request.urlopen('http://127.0.0.1:8000/healthz'" in check
+
+
+def test_web_starts_once_database_and_redis_are_healthy():
+    depends_on = SERVICES["web"]["depends_on"]
+    assert depends_on["db"]["condition"] == "service_healthy"
+    assert depends_on["redis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_web_healthcheck_passes_while_the_site_answers_and_fails_when_nothing_listens(
+    live_server,
+):
+    check = SERVICES["web"]["healthcheck"]["test"]
+    assert check[:3] == ["CMD", "python", "-c"]
+    code = check[3]
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed_port = unused.getsockname()[1]
+
+    def run_check(base_url):
+        pointed = code.replace("http://127.0.0.1:8000", base_url)
+        assert pointed != code
+        return subprocess.run([sys.executable, "-c", pointed], capture_output=True, check=False)  # noqa: S603
+
+    assert run_check(live_server.url).returncode == 0
+    assert run_check(f"http://127.0.0.1:{closed_port}").returncode != 0
+
+
+def test_worker_runs_db_worker_once_web_is_healthy():
+    worker = SERVICES["worker"]
+    assert re.search(r"(^|\s)python manage\.py db_worker$", as_text(worker["command"]))
+    # Healthy web has run the migrations the worker's tables need.
+    assert worker["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_web_and_worker_run_the_same_image_with_the_same_settings():
+    web, worker = SERVICES["web"], SERVICES["worker"]
+    assert web["build"] == worker["build"] == "."
+    assert web["environment"] == worker["environment"]
+
+
+@pytest.mark.parametrize("service", ["web", "worker"])
+def test_defaults_point_at_the_compose_database_redis_mailpit_and_localhost(service):
+    environment = container_environment(service)
+    assert environment["DATABASE_URL"] == "postgres://blog:blog@db:5432/blog"
+    assert environment["REDIS_URL"] == "redis://redis:6379/0"
+    assert (environment["EMAIL_HOST"], environment["EMAIL_PORT"]) == ("mailpit", "1025")
+    assert environment["SITE_URL"] == "http://localhost:8000"
+    assert environment["DJANGO_ALLOWED_HOSTS"] == "localhost,127.0.0.1"
+    assert environment["DJANGO_SECRET_KEY"] == ""
+
+
+def test_a_dotenv_value_replaces_the_default():
+    environment = container_environment(
+        "web", {"SITE_URL": "https://blog.example.com", "DJANGO_SECRET_KEY": "from-dotenv"}
+    )
+    assert environment["SITE_URL"] == "https://blog.example.com"
+    assert environment["DJANGO_SECRET_KEY"] == "from-dotenv"
+
+
+def test_default_environment_gives_postgres_redis_smtp_settings():
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "EMAIL_", "DATABASE_", "SITE_", "DEFAULT_FROM"))
+        and name != "REDIS_URL"
+    }
+    environ |= container_environment("web")
+    environ["DJANGO_SECRET_KEY"] = "generated-by-the-entrypoint"
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); print(json.dumps("
+        "[settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], "
+        "settings.CACHES['default']['LOCATION'], settings.EMAIL_BACKEND, settings.EMAIL_HOST, "
+        "settings.EMAIL_PORT, settings.DEFAULT_FROM_EMAIL, settings.SITE_URL, "
+        "settings.ALLOWED_HOSTS, settings.SECURE_SSL_REDIRECT]))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == [
+        "django.db.backends.postgresql",
+        "db",
+        "redis://redis:6379/0",
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mailpit",
+        1025,
+        "Blog <newsletter@localhost>",
+        "http://localhost:8000",
+        ["localhost", "127.0.0.1"],
+        False,
+    ]
+
+
+def test_web_and_worker_share_the_secret_key_volume():
+    assert named_volume_mounts("web") == {"/app/var": "app-var"}
+    assert named_volume_mounts("worker") == {"/app/var": "app-var"}
+
+
+def test_every_compose_variable_is_listed_in_env_example():
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+    used = {match["name"] for match in VARIABLE.finditer(json.dumps(COMPOSE))}
+    assert used
+    assert used - listed == set()
+
+
+def test_web_serves_with_gunicorn_as_make_run_does_after_migrating():
+    makefile = (ROOT / "Makefile").read_text()
+    make_run = re.search(r"gunicorn (-c gunicorn\.conf\.py \S+)", makefile)[1]
+    assert web_shell_command() == (
+        f"python manage.py migrate --noinput && exec gunicorn {make_run}"
+    )
+
+
+def test_image_is_python_311_slim():
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", dockerfile_arguments("FROM")[0])
+
+
+def test_image_runs_as_a_user_other_than_root():
+    users = dockerfile_arguments("USER")
+    assert users
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_image_collects_static_files_and_exposes_port_8000():
+    assert any("manage.py collectstatic --noinput" in run for run in dockerfile_arguments("RUN"))
+    assert dockerfile_arguments("EXPOSE") == ["8000"]
+
+
+def test_image_commands_use_files_that_exist():
+    commands = dockerfile_arguments("RUN") + [
+        as_text(exec_form(arguments))
+        for arguments in dockerfile_arguments("CMD") + dockerfile_arguments("ENTRYPOINT")
+    ]
+    referenced = {
+        path.removeprefix("/app/")
+        for command in commands
+        for path in re.findall(r"(?<![\w./-])[\w./-]+\.(?:py|sh)\b", command)
+    }
+    assert {"manage.py", "gunicorn.conf.py", "config/entrypoint.sh"} <= referenced
+    assert all((ROOT / path).is_file() for path in referenced)
+    assert ENTRYPOINT.stat().st_mode & stat.S_IXUSR
+
+
+def test_dockerignore_keeps_local_state_secrets_and_tests_out_of_the_image():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    expected = {".git", ".venv", ".env", ".secret_key", "db.sqlite3", "staticfiles", "var"}
+    assert expected | {"tests", "**/__pycache__"} <= ignored
+
+
+def test_image_collectstatic_writes_the_manifest_and_compressed_css(tmp_path):
+    (collect,) = [run for run in dockerfile_arguments("RUN") if "collectstatic" in run]
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DATABASE_URL", "REDIS_URL"}
+    }
+    environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environ.get('PATH', '')}"
+    environ["DJANGO_STATIC_ROOT"] = str(tmp_path)
+    subprocess.run(  # noqa: S603
+        ["/bin/sh", "-c", collect], cwd=ROOT, env=environ, capture_output=True, check=True
+    )
+    hashed = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]["css/site.css"]
+    assert hashed != "css/site.css"
+    for suffix in ("", ".gz", ".br"):
+        assert (tmp_path / f"{hashed}{suffix}").is_file()
+
+
+def test_entrypoint_generates_a_private_key_and_gives_it_to_the_command(entrypoint_environ):
+    key_file = Path(entrypoint_environ["SECRET_KEY_FILE"])
+    result = run_entrypoint(
+        "sh", "-c", 'printf %s "$DJANGO_SECRET_KEY"', environ=entrypoint_environ
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) >= 50
+    assert key_file.read_text().strip() == result.stdout
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert list(key_file.parent.iterdir()) == [key_file]
+
+
+def test_entrypoint_reuses_the_stored_key_on_the_next_start(entrypoint_environ):
+    print_key = ("sh", "-c", 'printf %s "$DJANGO_SECRET_KEY"')
+    first = run_entrypoint(*print_key, environ=entrypoint_environ).stdout
+    second = run_entrypoint(*print_key, environ=entrypoint_environ).stdout
+    assert first
+    assert second == first
+
+
+def test_entrypoint_generates_a_key_when_compose_passes_an_empty_one(entrypoint_environ):
+    environ = {**entrypoint_environ, "DJANGO_SECRET_KEY": ""}
+    result = run_entrypoint("sh", "-c", 'printf %s "$DJANGO_SECRET_KEY"', environ=environ)
+    assert len(result.stdout) >= 50
+    assert Path(environ["SECRET_KEY_FILE"]).read_text().strip() == result.stdout
+
+
+def test_entrypoint_leaves_a_key_from_the_environment_alone(entrypoint_environ):
+    environ = {**entrypoint_environ, "DJANGO_SECRET_KEY": "set-by-the-operator"}
+    result = run_entrypoint("sh", "-c", 'printf %s "$DJANGO_SECRET_KEY"', environ=environ)
+    assert result.stdout == "set-by-the-operator"
+    assert not Path(environ["SECRET_KEY_FILE"]).exists()
+
+
+def test_entrypoint_runs_the_command_with_its_arguments_and_exit_status(entrypoint_environ):
+    result = run_entrypoint("printf", "%s|", "two words", "one", environ=entrypoint_environ)
+    assert result.stdout == "two words|one|"
+    assert run_entrypoint("sh", "-c", "exit 3", environ=entrypoint_environ).returncode == 3
+
+
+def test_web_and_worker_starting_together_end_up_with_one_key(entrypoint_environ):
+    starts = [
+        subprocess.Popen(  # noqa: S603
+            [str(ENTRYPOINT), "sh", "-c", 'printf %s "$DJANGO_SECRET_KEY"'],
+            env=entrypoint_environ,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    keys = {start.communicate()[0] for start in starts}
+    assert keys == {Path(entrypoint_environ["SECRET_KEY_FILE"]).read_text().strip()}
