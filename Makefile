@@ -6,7 +6,7 @@ PORT ?= 8000
 # Uses DJANGO_SECRET_KEY from the environment when set, else a random key kept in .secret_key.
 MANAGE = DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/python manage.py
 
-.PHONY: install run test lint format clean
+.PHONY: install run test bench format clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,13 @@ test: install .secret_key
 	$(MANAGE) check
 	$(MANAGE) makemigrations --check --dry-run
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/pytest
+
+# A PostgreSQL database of its own: the benchmark replaces every post in it.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blog_bench
+BENCH_ARGS ?=
+
+bench: install .secret_key
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(MANAGE) benchmark_serving $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -14,6 +14,10 @@ from blog.rendering import render_post
 WORDS_PER_MINUTE = 230
 
 
+def reading_minutes(body):
+    return max(1, math.ceil(len(body.split()) / WORDS_PER_MINUTE))
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
@@ -146,7 +150,7 @@ class Post(models.Model):
             rendered.toc_html,
             rendered.text,
         )
-        self.reading_time = max(1, math.ceil(len(self.body.split()) / WORDS_PER_MINUTE))
+        self.reading_time = reading_minutes(self.body)
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         super().save(*args, **kwargs)
