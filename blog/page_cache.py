@@ -1,8 +1,9 @@
 """Whole pages for anonymous readers, kept in Django's cache and shared by every worker.
 
-Pages are stored under the current *generation*. Every committed change to posts, tags, series or
-authors starts a new generation, so no worker can serve a page from before the change. The
-generation also ends when the next scheduled post goes out, which no save announces.
+Pages are stored under the current *generation*. Every committed save or delete of a post, tag,
+series or author, change of a post's tags, and bulk write of posts starts a new generation, so no
+worker can serve a page from before the change. The generation also ends when the next scheduled
+post goes out, which no save announces, and at every `migrate`.
 """
 
 import gzip
@@ -19,10 +20,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
 from django.core.exceptions import DisallowedHost
+from django.core.handlers.exception import response_for_exception
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.http import ConditionalGetMiddleware
 from django.utils import timezone
 from django.utils.cache import (
@@ -54,24 +56,33 @@ def is_anonymous(request):
     )
 
 
-def public_page(view):
+def public_page(view, query_parameters=()):
     """Let anonymous readers' 200s be kept: by this cache and, briefly, by a CDN.
 
-    Every other answer (staff previews, errors) is marked never to be stored anywhere.
+    `query_parameters` names those of PAGE_PARAMETERS the view reads; a request carrying any
+    other one is answered but not kept, so `?page=N` can't fill the cache with copies of a page
+    that has no pages. Every other answer (staff previews, 404s) is marked never to be stored.
     """
 
     @wraps(view)
     def public_page_view(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404 as not_found:
+            response = response_for_exception(request, not_found)
         patch_vary_headers(response, ["Cookie"])
         if response.status_code == 200 and is_anonymous(request):
             patch_cache_control(
                 response, public=True, max_age=0, s_maxage=settings.CDN_CACHE_SECONDS
             )
+            # When this copy was made. A feed's own date is its newest post's, which goes back
+            # when that post is unpublished, and readers revalidating by date would keep it.
+            response["Last-Modified"] = http_date()
         else:
             add_never_cache_headers(response)
         return response
 
+    public_page_view.cached_query_parameters = frozenset(query_parameters)
     return public_page_view
 
 
@@ -135,7 +146,7 @@ class PageCacheMiddleware:
                 response = self.conditional_get.process_response(request, response)
             return response
         response = self.get_response(request)
-        if key is not None and request.method == "GET" and self.can_store(response):
+        if key is not None and request.method == "GET" and self.can_store(request, response):
             entry = page_entry(response)
             self.store(key, entry)
             return page_response(entry, request)
@@ -174,7 +185,11 @@ class PageCacheMiddleware:
                 caches["local"].set(key, entry, settings.PAGE_CACHE_SECONDS)
         return entry
 
-    def can_store(self, response):
+    def can_store(self, request, response):
+        view = request.resolver_match.func if request.resolver_match else None
+        accepted = getattr(view, "cached_query_parameters", frozenset())
+        if any(name in request.GET and name not in accepted for name in PAGE_PARAMETERS):
+            return False
         cache_control = {
             directive.split("=")[0].strip().lower()
             for directive in cc_delim_re.split(response.get("Cache-Control", ""))
@@ -212,8 +227,6 @@ def page_entry(response):
     patch_vary_headers(response, ["Accept-Encoding"])
     if not response.has_header("ETag"):
         set_response_etag(response)
-    if not response.has_header("Last-Modified"):
-        response["Last-Modified"] = http_date()
     plain = {name: value for name, value in response.items() if name != "Content-Length"}
     plain["Content-Length"] = str(len(response.content))
     gzipped_content = gzip.compress(response.content, mtime=0)

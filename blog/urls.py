@@ -6,10 +6,12 @@ from blog.page_cache import public_page
 app_name = "blog"
 
 urlpatterns = [
-    path("", public_page(views.PostListView.as_view()), name="post_list"),
+    path("", public_page(views.PostListView.as_view(), ["page"]), name="post_list"),
     path("posts/<slug:slug>/", public_page(views.PostDetailView.as_view()), name="post_detail"),
     path("tags/", public_page(views.TagListView.as_view()), name="tag_list"),
-    path("tags/<slug:slug>/", public_page(views.TagDetailView.as_view()), name="tag_detail"),
+    path(
+        "tags/<slug:slug>/", public_page(views.TagDetailView.as_view(), ["page"]), name="tag_detail"
+    ),
     path("tags/<slug:slug>/feed/", public_page(feeds.TagFeed()), name="tag_feed"),
     path("series/", public_page(views.SeriesListView.as_view()), name="series_list"),
     path(
@@ -22,7 +24,11 @@ urlpatterns = [
     path("feed/", public_page(feeds.LatestPostsFeed()), name="feed"),
     path("rss/", public_page(feeds.LatestPostsRssFeed()), name="rss"),
     path("feed.json", public_page(feeds.LatestPostsJsonFeed()), name="json_feed"),
-    path("sitemap.xml", public_page(views.sitemap), name="sitemap"),
-    path("sitemap-<slug:section>.xml", public_page(views.sitemap_section), name="sitemap_section"),
+    path("sitemap.xml", public_page(views.sitemap, ["p"]), name="sitemap"),
+    path(
+        "sitemap-<slug:section>.xml",
+        public_page(views.sitemap_section, ["p"]),
+        name="sitemap_section",
+    ),
     path("robots.txt", public_page(views.RobotsView.as_view()), name="robots"),
 ]

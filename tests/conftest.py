@@ -78,8 +78,14 @@ def series(db):
 def test_cache_directory(tmp_path_factory):
     """The suite's own cache files, never the ones `make run` serves from."""
     directory = tmp_path_factory.mktemp("cache")
-    backend = "django.core.cache.backends.filebased.FileBasedCache"
-    with override_settings(CACHES={"default": {"BACKEND": backend, "LOCATION": str(directory)}}):
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(directory),
+        },
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"},
+    }
+    with override_settings(CACHES=caches):
         yield directory
 
 
