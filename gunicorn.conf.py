@@ -16,9 +16,6 @@ worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM or a reload, workers get this long to finish what they are serving.
 graceful_timeout = 30
-# Recycling workers now and then bounds what a slow leak could grow to.
-max_requests = 5000
-max_requests_jitter = 500
 
 accesslog = "-"
 errorlog = "-"

@@ -287,7 +287,6 @@ def test_gunicorn_runs_sync_workers_that_log_to_the_console(monkeypatch):
     assert conf["worker_class"] == "sync"
     assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
     assert conf["graceful_timeout"] == 30
-    assert conf["max_requests"] > 0
 
 
 def test_gunicorn_conf_names_only_real_settings(monkeypatch):
