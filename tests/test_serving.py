@@ -265,11 +265,11 @@ def load_gunicorn_conf(monkeypatch, **env):
 
 
 @pytest.mark.parametrize("web_concurrency", [None, ""])
-def test_gunicorn_defaults_to_localhost_8000_and_two_workers_per_cpu(monkeypatch, web_concurrency):
+def test_gunicorn_defaults_to_localhost_8000_and_one_worker_per_cpu(monkeypatch, web_concurrency):
     env = {} if web_concurrency is None else {"WEB_CONCURRENCY": web_concurrency}
     conf = load_gunicorn_conf(monkeypatch, **env)
     assert conf["bind"] == ["127.0.0.1:8000"]
-    assert conf["workers"] == 2 * len(os.sched_getaffinity(0))
+    assert conf["workers"] == max(2, len(os.sched_getaffinity(0)))
     assert conf["timeout"] == 30
 
 
