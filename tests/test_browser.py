@@ -1,38 +1,23 @@
 """End to end in a real Chromium with JavaScript off: reading and subscribing need none."""
 
 import re
-import shutil
 
 import pytest
 from django.core import mail
 from django.core.signals import request_started
-from django.db import connections
 
 from blog.speculation import CSP_HASH
 from newsletter.models import Subscriber
 from newsletter.tokens import make_unsubscribe_token
+from tests.chromium import launched_chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
-def browser(live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # between page actions are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+def browser(live_server):
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
-        # Inside Playwright's event loop the ORM keeps a connection of its own; close it too.
-        connections.close_all()
 
 
 @pytest.fixture

@@ -1,23 +1,12 @@
 """Every page works in a real Chromium under the Content-Security-Policy the site sends."""
 
-import shutil
-
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from blog.models import Post
+from tests.chromium import launched_chromium, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = [
-    pytest.mark.skipif(
-        shutil.which("chromium") is None,
-        reason="needs Debian's chromium (apt-get install chromium)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
 
 # Runs before any script of the page, so it also sees what the parser refuses.
 COLLECT_VIOLATIONS = """
@@ -51,18 +40,8 @@ The end.
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-    # between page actions are still synchronous and safe.
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            yield browser
-            browser.close()
-            # Inside Playwright's event loop the ORM keeps a connection of its own; close it too.
-            connections.close_all()
+    with launched_chromium() as browser:
+        yield browser
 
 
 class WatchedPage:
