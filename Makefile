@@ -46,7 +46,8 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blog_bench
 BENCH_ARGS ?=
 
 bench: install .secret_key
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(MANAGE) benchmark_serving $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" \
+		$(BIN)/python -m bench serving $(BENCH_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -1,9 +1,8 @@
 from django.contrib import admin, messages
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from blog.models import Post, Series, Tag
-from newsletter import services as newsletter
 
 
 class VisibilityFilter(admin.SimpleListFilter):
@@ -26,13 +25,13 @@ class VisibilityFilter(admin.SimpleListFilter):
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["title", "visibility", "published_at", "series", "tag_names", "last_sent"]
+    list_display = ["title", "visibility", "published_at", "series", "tag_names"]
     list_filter = [VisibilityFilter, "tags", "series"]
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["tags"]
     date_hierarchy = "published_at"
-    actions = ["publish_now", "unpublish", "send_to_subscribers", "send_again_to_subscribers"]
+    actions = ["publish_now", "unpublish"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "summary", "body"]}),
         ("Publishing", {"fields": ["status", "published_at", "author"]}),
@@ -40,13 +39,7 @@ class PostAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("series")
-            .prefetch_related("tags")
-            .annotate(last_sent_at=Max("newsletter_issues__created_at"))
-        )
+        return super().get_queryset(request).select_related("series").prefetch_related("tags")
 
     def get_changeform_initial_data(self, request):
         return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
@@ -60,49 +53,6 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description="Tags")
     def tag_names(self, post):
         return ", ".join(tag.name for tag in post.tags.all())
-
-    @admin.display(description="Emailed", ordering="last_sent_at")
-    def last_sent(self, post):
-        return post.last_sent_at
-
-    def has_send_newsletter_permission(self, request):
-        return request.user.has_perm("newsletter.add_newsletterissue")
-
-    @admin.action(description="Send to subscribers", permissions=["send_newsletter"])
-    def send_to_subscribers(self, request, queryset):
-        self._send(request, queryset, again=False)
-
-    @admin.action(
-        description="Send again to subscribers (even if sent before)",
-        permissions=["send_newsletter"],
-    )
-    def send_again_to_subscribers(self, request, queryset):
-        self._send(request, queryset, again=True)
-
-    def _send(self, request, queryset, *, again):
-        for post in queryset:
-            try:
-                issue = newsletter.send_post(post, user=request.user, again=again)
-            except newsletter.NotPublic:
-                self.message_user(
-                    request,
-                    f"“{post}” is not published yet, so it was not sent.",
-                    messages.ERROR,
-                )
-            except newsletter.AlreadySent as sent:
-                sent_at = timezone.localtime(sent.issue.created_at)
-                self.message_user(
-                    request,
-                    f"“{post}” was already sent on {sent_at:%Y-%m-%d %H:%M}; "
-                    "use “Send again to subscribers” to send it once more.",
-                    messages.WARNING,
-                )
-            else:
-                self.message_user(
-                    request,
-                    f"Sending “{post}” to {issue.deliveries.count()} subscriber(s).",
-                    messages.SUCCESS,
-                )
 
     @admin.action(description="Publish selected posts now", permissions=["change"])
     def publish_now(self, request, queryset):

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from blog.models import Post, Series, Tag
 from blog.rendering import absolutize_links
-from blog.site import absolute_url, site_hostname
+from core.site import absolute_url, site_hostname
 
 FEED_LENGTH = 20
 

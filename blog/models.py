@@ -8,8 +8,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from blog import page_cache, search
+from blog import search
 from blog.rendering import render_post
+from core import page_cache
 
 WORDS_PER_MINUTE = 230
 

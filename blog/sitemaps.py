@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from blog.models import Post, Series, Tag
-from blog.site import site_domain, site_scheme
+from core.site import site_domain, site_scheme
 
 
 class SiteSitemap(Sitemap):

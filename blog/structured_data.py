@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from blog.site import absolute_url
+from core.site import absolute_url
 
 
 def blog_posting(post):

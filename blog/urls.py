@@ -1,7 +1,7 @@
 from django.urls import path
 
 from blog import feeds, views
-from blog.page_cache import public_page
+from core.page_cache import public_page
 
 app_name = "blog"
 
@@ -30,5 +30,4 @@ urlpatterns = [
         public_page(views.sitemap_section, ["p"]),
         name="sitemap_section",
     ),
-    path("robots.txt", public_page(views.RobotsView.as_view()), name="robots"),
 ]

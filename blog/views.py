@@ -7,13 +7,13 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, ListView
 
 from blog import search, sitemaps
 from blog.models import Post, Series, Tag
-from blog.ratelimit import client_ip, ip_bucket, take
-from blog.site import absolute_url
 from blog.structured_data import blog_posting
+from core.ratelimit import client_ip, ip_bucket, take
+from core.site import absolute_url
 
 POSTS_PER_PAGE = 10
 
@@ -153,11 +153,6 @@ class SearchView(ListView):
         return context
 
 
-class RobotsView(TemplateView):
-    template_name = "robots.txt"
-    content_type = "text/plain; charset=utf-8"
-
-
 def sitemap(request):
     """One sitemap while every address fits in one file; past that, an index of sitemaps."""
     sections = sitemaps.sections()
@@ -178,7 +173,3 @@ def sitemap(request):
 
 def sitemap_section(request, section):
     return sitemap_views.sitemap(request, sitemaps.sections(), section=section)
-
-
-def server_error(request):
-    return render(request, "500.html", status=500)

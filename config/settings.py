@@ -61,19 +61,20 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
+    "core",
     "blog",
     "newsletter",
 ]
 
 MIDDLEWARE = [
-    "blog.middleware.HealthCheckMiddleware",
+    "core.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early: a cached page costs no session, user or CSRF work, and is kept with the headers
     # the middleware below adds (ETag, Content-Security-Policy, X-Frame-Options).
-    "blog.page_cache.PageCacheMiddleware",
+    "core.page_cache.PageCacheMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
-    "blog.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,7 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "blog.context_processors.site",
+                "core.context_processors.site",
                 "newsletter.context_processors.newsletter_box",
             ],
         },

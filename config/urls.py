@@ -4,7 +4,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("newsletter/", include("newsletter.urls")),
+    path("", include("core.urls")),
     path("", include("blog.urls")),
 ]
 
-handler500 = "blog.views.server_error"
+handler500 = "core.views.server_error"

@@ -10,7 +10,7 @@ from django.urls import reverse
 from pygments.formatters import HtmlFormatter
 
 from blog.rendering import without_heading_anchors
-from blog.site import absolute_url
+from core.site import absolute_url
 from newsletter.tokens import make_confirm_token, make_unsubscribe_token
 
 MONOSPACE = "font-family: SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"

@@ -165,32 +165,31 @@ def send_issue(issue_id):
     """
     Send every queued delivery of an issue that is due. Safe to call any number of times, from
     any number of workers: one holds the lease, the others come back when it would run out.
-    """
-    from newsletter import tasks  # tasks imports this module
 
+    Returns (what happened, when to run again or None); the task queue does the running again.
+    """
     issue = NewsletterIssue.objects.filter(pk=issue_id, finished_at__isnull=True).first()
     if issue is None:
-        return "finished"
+        return "finished", None
     sender = IssueSender(issue)
     if not sender.claim():
         expires_at = NewsletterIssue.objects.values_list("lease_expires_at", flat=True).get(
             pk=issue_id
         )
         # None: the other worker let go a moment ago; look again at once.
-        retry_at = (expires_at or timezone.now()) + timedelta(seconds=1)
-        tasks.send_issue.using(run_after=retry_at).enqueue(issue_id)
-        return "another worker holds the lease"
+        return "another worker holds the lease", (expires_at or timezone.now()) + timedelta(
+            seconds=1
+        )
     try:
         sender.run()
     except LeaseLost:
-        return "lease lost"
+        return "lease lost", None
     finally:
         sender.release()
     next_retry = issue.deliveries.filter(status=Delivery.Status.QUEUED).aggregate(
         at=Min("next_attempt_at")
     )["at"]
     if next_retry is not None:
-        tasks.send_issue.using(run_after=next_retry).enqueue(issue_id)
-        return "retries pending"
+        return "retries pending", next_retry
     NewsletterIssue.objects.filter(pk=issue_id).update(finished_at=timezone.now())
-    return "finished"
+    return "finished", None

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Post
-from blog.ratelimit import client_ip, ip_bucket, take
+from core.ratelimit import client_ip, ip_bucket, take
 from newsletter import emails, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from newsletter.tokens import email_digest

@@ -42,4 +42,7 @@ def send_already_subscribed(subscriber_id, attempt=1):
 
 @task()
 def send_issue(issue_id):
-    return sending.send_issue(issue_id)
+    outcome, run_again_at = sending.send_issue(issue_id)
+    if run_again_at is not None:
+        send_issue.using(run_after=run_again_at).enqueue(issue_id)
+    return outcome

@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from blog import benchmark_data
+from bench import data as benchmark_data
 from blog.models import Post, Series, Tag
 
 

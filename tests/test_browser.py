@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.core.signals import request_started
 
-from blog.speculation import CSP_HASH
+from core.speculation import CSP_HASH
 from newsletter.models import Subscriber
 from newsletter.tokens import make_unsubscribe_token
 from tests.chromium import launched_chromium, needs_chromium

@@ -10,7 +10,7 @@ def boom(request):
 
 
 urlpatterns = [path("boom/", boom), *site_urlpatterns]
-handler500 = "blog.views.server_error"
+handler500 = "core.views.server_error"
 
 
 def test_404_page_looks_like_the_site(client, db):

@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
+from bench import sending as bench_sending
 from newsletter import services, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from tests.mail_servers import HookedBackend, SMTPServer, WorkerKilled
@@ -347,7 +348,7 @@ def test_sending_benchmark_prints_figures_and_leaves_nothing_behind(make_post, m
     make_post()
     make_subscriber("real@example.com")
     output = StringIO()
-    call_command("benchmark_sending", subscribers=5, stdout=output)
+    call_command(bench_sending.Command(), subscribers=5, stdout=output)
     assert "messages sent      5 of 5" in output.getvalue()
     assert "per message" in output.getvalue()
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["real@example.com"]

@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from blog import speculation
 from blog.models import Post, Tag
+from core import speculation
 
 SITE_URL = "https://blog.example.com"
 VOID_ELEMENTS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}

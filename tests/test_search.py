@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from bench import search as bench_search
 from blog.models import Post
 from blog.search import MAX_QUERY_LENGTH
 
@@ -288,7 +289,7 @@ def test_header_search_form_on_home_page_goes_to_search(client, make_post):
 def test_search_benchmark_prints_figures_and_leaves_nothing_behind(make_post):
     make_post(title="Atomics", body="```rust\nself.state.compare_exchange(a, b)\n```")
     output = StringIO()
-    call_command("benchmark_search", posts=30, repeat=1, stdout=output)
+    call_command(bench_search.Command(), posts=30, repeat=1, stdout=output)
     assert "30 published posts" in output.getvalue()
     assert "compare_exchange" in output.getvalue()
     assert Post.objects.count() == 1

@@ -5,8 +5,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from blog import speculation
-
 register = template.Library()
 
 # As in django.utils.html.json_script: no "<", ">" or "&" can close the script element.
@@ -18,11 +16,3 @@ def json_ld(data):
     """`data` as a JSON-LD script element."""
     payload = json.dumps(data, cls=DjangoJSONEncoder).translate(JSON_SCRIPT_ESCAPES)
     return format_html('<script type="application/ld+json">{}</script>', mark_safe(payload))  # noqa: S308
-
-
-@register.simple_tag
-def speculation_rules():
-    return format_html(
-        '<script type="speculationrules">{}</script>',
-        mark_safe(speculation.RULES),  # noqa: S308
-    )

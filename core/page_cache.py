@@ -1,9 +1,10 @@
 """Whole pages for anonymous readers, kept in Django's cache and shared by every worker.
 
-Pages are stored under the current *generation*. Every committed save or delete of a post, tag,
-series or author, change of a post's tags, and bulk write of posts starts a new generation, so no
-worker can serve a page from before the change. The generation also ends when the next scheduled
-post goes out, which no save announces, and at every `migrate`.
+Pages are stored under the current *generation*. Every committed save or delete of a model that
+an app names with `invalidate_when_saved()` (blog: posts, tags, series, authors), and every change
+it names with `invalidate_when_related()`, starts a new generation, so no worker can serve a page
+from before the change. The generation also ends at the time `expire_generation_at()` names (blog:
+the next scheduled post, which no save announces), and at every `migrate`.
 """
 
 import gzip
@@ -14,15 +15,12 @@ import re
 import secrets
 from functools import wraps
 
-from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import response_for_exception
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Min
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.http import Http404, HttpResponse
 from django.middleware.http import ConditionalGetMiddleware
@@ -86,12 +84,20 @@ def public_page(view, query_parameters=()):
     return public_page_view
 
 
+# Callables that return when pages will change with no save to announce it (or None).
+_expiry_sources = []
+
+
+def expire_generation_at(when):
+    """Register `when()`: the time, or None, at which every cached page goes stale by itself."""
+    _expiry_sources.append(when)
+
+
 def _next_generation():
-    """A new generation name, and the seconds until the next scheduled post makes it stale."""
-    post_model = apps.get_model("blog", "Post")
+    """A new generation name, and the seconds until the earliest registered expiry."""
     now = timezone.now()
-    next_post_at = post_model.objects.scheduled().aggregate(at=Min("published_at"))["at"]
-    timeout = None if next_post_at is None else math.ceil((next_post_at - now).total_seconds())
+    times = [at for at in (when() for when in _expiry_sources) if at is not None]
+    timeout = math.ceil((min(times) - now).total_seconds()) if times else None
     return secrets.token_hex(8), timeout
 
 
@@ -251,14 +257,7 @@ def _invalidate_after_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):
     invalidate_on_commit(using)
 
 
-def _invalidate_after_user_change(sender, using=DEFAULT_DB_ALIAS, update_fields=None, **kwargs):
-    # Every login saves last_login; only a change to names can show on a page.
-    if update_fields is not None and set(update_fields) <= {"last_login"}:
-        return
-    invalidate_on_commit(using)
-
-
-def _invalidate_after_tags_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
+def _invalidate_after_related_change(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
     if action.startswith("post_"):
         invalidate_on_commit(using)
 
@@ -269,19 +268,29 @@ def _invalidate_after_migrate(sender, **kwargs):
     cache.delete(GENERATION_KEY)
 
 
-def connect_signals():
-    """Receivers rather than calls in views: a page goes stale whatever saved the row (the admin,
-    a command, the shell). Bulk updates go through `PostQuerySet`."""
-    post_model = apps.get_model("blog", "Post")
-    for model in (post_model, apps.get_model("blog", "Tag"), apps.get_model("blog", "Series")):
-        post_save.connect(_invalidate_after_change, sender=model, dispatch_uid="page-cache")
-        post_delete.connect(_invalidate_after_change, sender=model, dispatch_uid="page-cache")
-    post_save.connect(
-        _invalidate_after_user_change, sender=get_user_model(), dispatch_uid="page-cache"
-    )
-    m2m_changed.connect(
-        _invalidate_after_tags_change, sender=post_model.tags.through, dispatch_uid="page-cache"
-    )
-    post_migrate.connect(
-        _invalidate_after_migrate, sender=apps.get_app_config("blog"), dispatch_uid="page-cache"
-    )
+def invalidate_when_saved(model, *, unless_only=frozenset()):
+    """Every committed save or delete of `model` retires the cached pages; a save that names
+    only fields in `unless_only` (a login's `last_login`) does not.
+
+    Receivers rather than calls in views: a page goes stale whatever saved the row (the admin, a
+    command, the shell). Bulk writes send no signals; a queryset calls `invalidate_on_commit()`.
+    """
+
+    def receiver(sender, using=DEFAULT_DB_ALIAS, update_fields=None, **kwargs):
+        if update_fields is not None and unless_only and set(update_fields) <= unless_only:
+            return
+        invalidate_on_commit(using)
+
+    uid = f"page-cache:{model._meta.label}"
+    # weak=False: the receiver is a closure nothing else holds.
+    post_save.connect(receiver, sender=model, weak=False, dispatch_uid=uid)
+    post_delete.connect(_invalidate_after_change, sender=model, dispatch_uid=uid)
+
+
+def invalidate_when_related(through):
+    """Adding or removing links in a many-to-many table (`Post.tags.through`) retires pages."""
+    m2m_changed.connect(_invalidate_after_related_change, sender=through, dispatch_uid="page-cache")
+
+
+def connect_migrate_signal():
+    post_migrate.connect(_invalidate_after_migrate, dispatch_uid="page-cache")

@@ -1,7 +1,7 @@
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 
-from blog.speculation import CSP_HASH
+from core.speculation import CSP_HASH
 
 HEALTH_CHECK_PATHS = {"/healthz", "/healthz/"}
 

@@ -22,8 +22,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from psycopg import sql
 
-from blog import benchmark_data, page_cache
+from bench import data as benchmark_data
 from blog.models import Post, Tag
+from core import page_cache
 
 PROJECT_DIR = Path(settings.BASE_DIR)
 # What a browser sends; WhiteNoise and the page cache both answer it compressed.

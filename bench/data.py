@@ -12,7 +12,7 @@ from blog import search
 from blog.models import Post, Series, Tag, reading_minutes
 from blog.rendering import render_post
 
-DEMO_CONTENT = Path(__file__).resolve().parent / "demo_content.json"
+DEMO_CONTENT = Path(__file__).resolve().parent.parent / "blog" / "demo_content.json"
 BATCH_SIZE = 1000
 
 

@@ -7,7 +7,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from blog import benchmark_data, search
+from bench import data as benchmark_data
+from blog import search
 from blog.models import Post
 
 QUERIES = [
