@@ -1,4 +1,7 @@
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -10,6 +13,7 @@ from django.utils import timezone
 
 from blog.models import Post, Series, Tag
 from newsletter.models import Subscriber
+from tests.web_server import PROJECT_DIR
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +148,17 @@ def link_in():
         return match.group(1)
 
     return link_in
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """collectstatic's output, as a deploy leaves it: hashed names, .gz and .br beside them."""
+    root = tmp_path_factory.mktemp("static")
+    subprocess.run(  # noqa: S603
+        # The admin's files would take seconds to compress with brotli, and no test reads them.
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0", "--ignore", "admin"],
+        cwd=PROJECT_DIR,
+        env={**os.environ, "DJANGO_SECRET_KEY": "collect", "DJANGO_STATIC_ROOT": str(root)},
+        check=True,
+    )
+    return root
