@@ -12,7 +12,7 @@ from django.views.generic import DetailView, ListView
 from blog import search, sitemaps
 from blog.models import Post, Series, Tag
 from blog.structured_data import blog_posting
-from core.ratelimit import client_ip, ip_bucket, take
+from core.ratelimit import allow_request, client_ip, ip_bucket
 from core.site import absolute_url
 
 POSTS_PER_PAGE = 10
@@ -133,7 +133,7 @@ class SearchView(ListView):
 
     def get(self, request, *args, **kwargs):
         self.query = search.clean_query(request.GET.get("q", ""))
-        if self.query and not take(
+        if self.query and not allow_request(
             f"search:ip:{ip_bucket(client_ip(request))}", settings.SEARCHES_PER_IP_PER_MINUTE, 60
         ):
             return render(

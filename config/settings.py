@@ -114,7 +114,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable database fails requests (and /healthz) in seconds instead of hanging them.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
-# Pages and rate-limit counters. Every gunicorn worker must see the same cache, or a worker that
+# Cached pages. Every gunicorn worker must see the same cache, or a worker that
 # did not see an author's save would keep serving its stale page: Redis when REDIS_URL is set
 # (shared by every machine), else files on this machine (shared by its workers). Each worker also
 # keeps recent pages in memory ("local"), used only while the shared cache says they are current.

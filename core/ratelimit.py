@@ -1,9 +1,17 @@
-"""Fixed-window limits per client, counted in Django's cache."""
+"""Fixed-window limits per client, counted in the database.
+
+A window starts at a multiple of its length since the epoch (a day's at midnight UTC), so retrying
+after a refusal never moves it, and one upsert counts and reads in a single atomic statement.
+"""
 
 import ipaddress
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+
+from core.models import RateLimitWindow
 
 
 def client_ip(request):
@@ -28,12 +36,38 @@ def ip_bucket(address):
     return str(ip)
 
 
-def take(key, limit, window_seconds):
-    """Count one use of `key` in a fixed window; False once the window already holds `limit`."""
-    cache.add(key, 0, window_seconds)
-    try:
-        used = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, window_seconds)
-        used = 1
-    return used <= limit
+def current_window(window_seconds, now=None):
+    """(start, end) of the fixed window of `window_seconds` that holds `now`."""
+    now = now or timezone.now()
+    start = int(now.timestamp()) // window_seconds * window_seconds
+    start_at = datetime.fromtimestamp(start, tz=UTC)
+    return start_at, start_at + timedelta(seconds=window_seconds)
+
+
+def _count_hit(bucket, window_start, expires_at):
+    table = connection.ops.quote_name(RateLimitWindow._meta.db_table)
+    # Raw SQL: the ORM's upsert (bulk_create with update_conflicts) can only overwrite a column,
+    # not add one to it. PostgreSQL and SQLite (3.35+) both speak this dialect.
+    statement = (
+        f"INSERT INTO {table} (bucket, window_start, expires_at, hits) "  # noqa: S608
+        "VALUES (%s, %s, %s, 1) "
+        "ON CONFLICT (bucket, window_start) "
+        f"DO UPDATE SET hits = {table}.hits + 1 "
+        "RETURNING hits"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [bucket, adapt(window_start), adapt(expires_at)])
+        (hits,) = cursor.fetchone()
+    return hits
+
+
+def allow_request(bucket, limit, window_seconds):
+    """Count one use of `bucket`; False once its current window already holds `limit` uses."""
+    now = timezone.now()
+    window_start, expires_at = current_window(window_seconds, now)
+    hits = _count_hit(bucket[:200], window_start, expires_at)
+    if hits == 1:
+        # A new window began for this client: a good moment to forget windows that have ended.
+        RateLimitWindow.objects.filter(expires_at__lte=now).delete()
+    return hits <= limit

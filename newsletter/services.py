@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from blog.models import Post
-from core.ratelimit import client_ip, ip_bucket, take
+from core.ratelimit import allow_request, client_ip, ip_bucket
 from newsletter import emails, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from newsletter.tokens import email_digest
@@ -25,13 +25,13 @@ def box_wording():
 
 def check_ip_limit(request):
     key = f"newsletter:subscribe:ip:{ip_bucket(client_ip(request))}"
-    if not take(key, settings.NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR, 3600):
+    if not allow_request(key, settings.NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR, 3600):
         raise RateLimited
 
 
 def _check_address_limit(email):
     key = f"newsletter:subscribe:address:{email_digest(email)}"
-    if not take(key, settings.NEWSLETTER_EMAILS_PER_ADDRESS_PER_DAY, 86_400):
+    if not allow_request(key, settings.NEWSLETTER_EMAILS_PER_ADDRESS_PER_DAY, 86_400):
         raise RateLimited
 
 

@@ -102,7 +102,7 @@ def no_page_cache(settings):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    # Rate-limit counters live in the cache; each test starts with none.
+    # Each test starts with no cached pages.
     cache.clear()
     yield
     cache.clear()
