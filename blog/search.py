@@ -60,9 +60,26 @@ def find_posts(posts, text, connection):
     return _substring_search(posts, text)
 
 
+WORD_CHARACTER = re.compile(r"\w")
+
+
+def websearch_text(text):
+    """`text` without what PostgreSQL's websearch syntax chokes on and nobody means.
+
+    A token with no letter or digit in it ("-", "--", "!!") finds nothing, and a long run of
+    hyphens overflows websearch_to_tsquery's stack ("tsquery stack too small").
+    """
+    kept = []
+    for token in text.split():
+        if not WORD_CHARACTER.search(token):
+            continue
+        kept.append("-" + token.lstrip("-") if token.startswith("-") else token)
+    return " ".join(kept)
+
+
 def _full_text_search(posts, text):
     query = SearchQuery(
-        re.sub(CODE_BREAKS, rf"\g<0>{ZERO_WIDTH_SPACE}", text),
+        re.sub(CODE_BREAKS, rf"\g<0>{ZERO_WIDTH_SPACE}", websearch_text(text)),
         search_type="websearch",
         config=CONFIG,
     )
@@ -104,7 +121,7 @@ QUERY_TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 def parse_query(text):
     """(alternatives, excluded): each alternative is a list of terms that must all appear."""
     alternatives, excluded, current = [], [], []
-    for minus, phrase, word in QUERY_TOKEN.findall(text):
+    for minus, phrase, word in QUERY_TOKEN.findall(websearch_text(text)):
         if word.lower() == "or":
             if current:
                 alternatives.append(current)

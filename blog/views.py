@@ -1,8 +1,10 @@
+import logging
+
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
@@ -14,6 +16,8 @@ from blog.models import Post, Series, Tag
 from blog.structured_data import blog_posting
 from core.ratelimit import allow_request, client_ip, ip_bucket
 from core.site import absolute_url
+
+logger = logging.getLogger(__name__)
 
 POSTS_PER_PAGE = 10
 
@@ -139,7 +143,16 @@ class SearchView(ListView):
             return render(
                 request, "blog/search_rate_limited.html", {"query": self.query}, status=429
             )
-        return super().get(request, *args, **kwargs)
+        try:
+            # The savepoint keeps a failed search from spoiling the rest of a transaction.
+            with transaction.atomic():
+                return super().get(request, *args, **kwargs)
+        except DatabaseError:
+            if not connection.is_usable():
+                raise  # an outage, which the site answers with its 503 page
+            logger.warning("Search could not run the query %r", self.query, exc_info=True)
+            context = {"query": self.query, "query_not_understood": True}
+            return render(request, "blog/search.html", context)
 
     def get_queryset(self):
         if not self.query:

@@ -312,3 +312,45 @@ def test_an_empty_search_does_not_count_against_the_limit(client, db, settings):
     for _ in range(3):
         assert client.get("/search/").status_code == 200
     assert search(client, "anything").status_code == 200
+
+
+ODD_QUERIES = [
+    "-" * 33,
+    "-" * 200,
+    "- " * 100,
+    "--queue",
+    '"' * 51,
+    '"unclosed phrase',
+    "or " * 60,
+    "queue or or or",
+    "!!! ((( ))) &&& |||",
+    "a & b | !c <-> d:*",
+    "'; DROP TABLE blog_post; --",
+    "\\",
+    "\x00queue\x00",
+    "🦀 rust",
+    "x-" * 100,
+    "-queue -queue -queue " * 10,
+]
+
+
+@pytest.mark.parametrize("query", ODD_QUERIES)
+def test_any_query_gets_a_normal_page(client, make_post, query):
+    make_post(title="Queue internals", body="How a queue applies backpressure.")
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert "Search" in response.content.decode()
+
+
+def test_a_run_of_hyphens_finds_nothing_rather_than_failing(client, make_post):
+    make_post(title="Queue internals")
+    response = client.get("/search/", {"q": "-" * 33})
+    assert response.status_code == 200
+    assert "No posts match" in response.content.decode()
+
+
+def test_doubled_hyphens_still_exclude_the_word(client, make_post):
+    make_post(title="Queue internals", slug="queues")
+    make_post(title="Queue with rust", slug="rusty", body="rust everywhere")
+    response = client.get("/search/", {"q": "queue --rust"})
+    assert [post.slug for post in response.context["results"]] == ["queues"]
