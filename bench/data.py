@@ -9,8 +9,7 @@ from django.db import connections
 from django.utils import timezone
 
 from blog import search
-from blog.models import Post, Series, Tag, reading_minutes
-from blog.rendering import render_post
+from blog.models import Post, Series, Tag
 
 DEMO_CONTENT = Path(__file__).resolve().parent.parent / "blog" / "demo_content.json"
 BATCH_SIZE = 1000
@@ -20,7 +19,9 @@ def make_posts(count, *, tag_count=20, series_count=5, parts_per_series=6, using
     """Add `count` published posts, newest first one minute apart, each with two of `tag_count`
     tags; the newest `series_count * parts_per_series` of them form series."""
     demos = json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))["posts"]
-    rendered = [render_post(demo["body"]) for demo in demos]
+    rendered = [Post(body=demo["body"]) for demo in demos]
+    for template in rendered:
+        template.render()
     author, _ = (
         get_user_model()
         .objects.using(using)
@@ -43,7 +44,7 @@ def make_posts(count, *, tag_count=20, series_count=5, parts_per_series=6, using
     for start in range(0, count, BATCH_SIZE):
         posts = []
         for number in range(first + start, first + min(count, start + BATCH_SIZE)):
-            demo, html = demos[number % len(demos)], rendered[number % len(demos)]
+            demo, template = demos[number % len(demos)], rendered[number % len(demos)]
             in_series = number < series_count * parts_per_series
             posts.append(
                 Post(
@@ -51,10 +52,7 @@ def make_posts(count, *, tag_count=20, series_count=5, parts_per_series=6, using
                     slug=f"{demo['slug'][:180]}-{number}",
                     summary=demo["summary"],
                     body=demo["body"],
-                    body_html=html.html,
-                    toc_html=html.toc_html,
-                    body_text=html.text,
-                    reading_time=reading_minutes(demo["body"]),
+                    **{field: getattr(template, field) for field in Post.RENDERED_FIELDS},
                     status=Post.Status.PUBLISHED,
                     published_at=now - timedelta(minutes=number + 1),
                     author=author,

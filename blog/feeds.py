@@ -143,7 +143,7 @@ class GroupFeed(LatestPostsFeed):
     posts_field = None
 
     def get_object(self, request, slug):
-        groups = self.group_model.objects.filter(posts__in=Post.objects.published()).distinct()
+        groups = self.group_model.objects.with_public_posts().distinct()
         return get_object_or_404(groups, slug=slug)
 
     def link(self, group):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import connections, models
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,9 +19,20 @@ def reading_minutes(body):
     return max(1, math.ceil(len(body.split()) / WORDS_PER_MINUTE))
 
 
+class PostGroupQuerySet(models.QuerySet):
+    """Tags and series: the groups readers browse posts by."""
+
+    def with_public_posts(self):
+        """The groups with at least one public post, one row per such post (so `Count("posts")`
+        counts public posts; add `distinct()` for one row per group)."""
+        return self.filter(posts__in=Post.objects.published())
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
+
+    objects = PostGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -37,6 +48,8 @@ class Series(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
     description = models.TextField(blank=True, help_text="Shown on the series page.")
+
+    objects = PostGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
@@ -57,6 +70,12 @@ class PostQuerySet(models.QuerySet):
     def scheduled(self):
         """Published with a time still to come: they go public with no save to announce it."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__gt=timezone.now())
+
+    def for_cards(self):
+        """What a post card shows (not the bodies or search data): one query plus one for tags."""
+        return self.defer(
+            "body", "body_html", "body_text", "toc_html", "search_vector"
+        ).prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name", "slug")))
 
     def visible_to(self, user):
         """Staff preview drafts and scheduled posts; everyone else sees `published()`."""
@@ -122,6 +141,9 @@ class Post(models.Model):
 
     objects = PostQuerySet.as_manager()
 
+    # Everything `render()` derives from the body.
+    RENDERED_FIELDS = ("body_html", "toc_html", "body_text", "reading_time")
+
     class Meta:
         ordering = ["-published_at", "-id"]
         indexes = [
@@ -145,13 +167,7 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        rendered = render_post(self.body)
-        self.body_html, self.toc_html, self.body_text = (
-            rendered.html,
-            rendered.toc_html,
-            rendered.text,
-        )
-        self.reading_time = reading_minutes(self.body)
+        self.render()
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         super().save(*args, **kwargs)
@@ -162,6 +178,17 @@ class Post(models.Model):
 
     def get_absolute_url(self):
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
+
+    def render(self):
+        """Derive the stored fields from the Markdown body: its sanitized HTML, its table of
+        contents, its plain text for search, and its reading time."""
+        rendered = render_post(self.body)
+        self.body_html, self.toc_html, self.body_text = (
+            rendered.html,
+            rendered.toc_html,
+            rendered.text,
+        )
+        self.reading_time = reading_minutes(self.body)
 
     @property
     def author_name(self):

@@ -44,7 +44,7 @@ class PostSitemap(SiteSitemap):
 
 def with_last_change(groups):
     return (
-        groups.filter(posts__in=Post.objects.published())
+        groups.with_public_posts()
         .annotate(last_change=Max(Greatest("posts__updated_at", "posts__published_at")))
         .only("slug")
         .order_by("pk")
@@ -53,7 +53,7 @@ def with_last_change(groups):
 
 class TagSitemap(SiteSitemap):
     def items(self):
-        return with_last_change(Tag.objects.all())
+        return with_last_change(Tag.objects)
 
     def lastmod(self, tag):
         return tag.last_change
@@ -61,7 +61,7 @@ class TagSitemap(SiteSitemap):
 
 class SeriesSitemap(SiteSitemap):
     def items(self):
-        return with_last_change(Series.objects.all())
+        return with_last_change(Series.objects)
 
     def lastmod(self, series):
         return series.last_change

@@ -5,7 +5,7 @@ from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import Paginator
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -20,13 +20,6 @@ from core.site import absolute_url
 logger = logging.getLogger(__name__)
 
 POSTS_PER_PAGE = 10
-
-
-def listed_posts(queryset):
-    """What a post card needs (not the bodies or search data), in one query plus one for tags."""
-    return queryset.defer(
-        "body", "body_html", "body_text", "toc_html", "search_vector"
-    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.only("name", "slug")))
 
 
 class IdsFirstPaginator(Paginator):
@@ -48,7 +41,7 @@ class PostListView(ListView):
     paginator_class = IdsFirstPaginator
 
     def get_queryset(self):
-        return listed_posts(Post.objects.published())
+        return Post.objects.published().for_cards()
 
 
 class PostDetailView(DetailView):
@@ -103,7 +96,7 @@ class TagDetailView(PostsInGroupView):
     template_name = "blog/tag_detail.html"
 
     def get_queryset(self):
-        return listed_posts(Post.objects.published().filter(tags=self.group))
+        return Post.objects.published().filter(tags=self.group).for_cards()
 
 
 class SeriesDetailView(PostsInGroupView):
@@ -111,23 +104,19 @@ class SeriesDetailView(PostsInGroupView):
     template_name = "blog/series_detail.html"
 
     def get_queryset(self):
-        return listed_posts(
-            Post.objects.published().filter(series=self.group).order_by("series_part")
+        return (
+            Post.objects.published().filter(series=self.group).order_by("series_part").for_cards()
         )
-
-
-def with_published_post_count(queryset):
-    return queryset.filter(posts__in=Post.objects.published()).annotate(post_count=Count("posts"))
 
 
 class TagListView(ListView):
     def get_queryset(self):
-        return with_published_post_count(Tag.objects.all())
+        return Tag.objects.with_public_posts().annotate(post_count=Count("posts"))
 
 
 class SeriesListView(ListView):
     def get_queryset(self):
-        return with_published_post_count(Series.objects.all())
+        return Series.objects.with_public_posts().annotate(post_count=Count("posts"))
 
 
 class SearchView(ListView):
@@ -143,6 +132,8 @@ class SearchView(ListView):
             return render(
                 request, "blog/search_rate_limited.html", {"query": self.query}, status=429
             )
+        if not self.query:
+            return super().get(request, *args, **kwargs)
         try:
             # The savepoint keeps a failed search from spoiling the rest of a transaction.
             with transaction.atomic():
