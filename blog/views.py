@@ -3,7 +3,7 @@ import logging
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
@@ -33,7 +33,7 @@ class IdsFirstPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         page_ids = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=page_ids), number, self)
+        return Page(self.object_list.filter(pk__in=page_ids), number, self)
 
 
 class PostListView(ListView):
