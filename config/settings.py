@@ -1,6 +1,7 @@
 """Settings for the blog, read from the environment. `.env.example` lists every variable."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "core",
     "blog",
     "newsletter",
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login that the throttle refused into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -148,6 +152,12 @@ PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
 # How long a CDN or proxy may keep a public page (Cache-Control s-maxage); 0 for not at all.
 CDN_CACHE_SECONDS = int(os.environ.get("CDN_CACHE_SECONDS", "60"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# AxesBackend refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -226,6 +236,20 @@ CLIENT_IP_HEADER = "HTTP_" + os.environ.get(
     "DJANGO_CLIENT_IP_HEADER", "X-Forwarded-For"
 ).upper().replace("-", "_").removeprefix("HTTP_")
 
+# Admin login throttling (django-axes, counted in the database): this many failed logins for one
+# user name from one client address, with no pause of LOGIN_LOCKOUT_MINUTES between them, lock
+# that pair out until LOGIN_LOCKOUT_MINUTES pass with no attempt. A login that works starts over.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.ratelimit.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "core.lockout.login_locked_out"
+# The log names the client address; the user name stays masked, as people type passwords there.
+AXES_SENSITIVE_PARAMETERS = ["username"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -233,5 +257,7 @@ LOGGING = {
     "loggers": {
         "newsletter": {"handlers": ["console"], "level": "INFO"},
         "blog": {"handlers": ["console"], "level": "INFO"},
+        # Failed logins and lockouts; successes are INFO and stay out.
+        "axes": {"handlers": ["console"], "level": "WARNING"},
     },
 }

@@ -25,6 +25,15 @@ def client_ip(request):
     return address
 
 
+def client_ip_address(request):
+    """client_ip(), or None where that is not an IP address (PostgreSQL's inet takes no other)."""
+    address = client_ip(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 def ip_bucket(address):
     # One IPv6 user usually holds a whole /64, so that is what gets counted.
     try:
