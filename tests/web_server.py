@@ -2,7 +2,10 @@
 
 import http.client
 import os
+import re
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -94,6 +97,70 @@ class Gunicorn:
         finally:
             conn.close()
 
+    def get_from_every_worker(self, path, headers=None):
+        """One GET of `path` answered by each worker: a list of WORKERS responses.
+
+        A sync worker accepts one connection and serves it to the end, and the listening socket
+        hands out connections in the order they were made. So WORKERS - 1 requests sent only up
+        to their last header each hold the worker that accepted them, reading; a complete
+        request after them can only be answered by the one worker left; then each held request
+        is finished and answered by the worker holding it. Held connections last milliseconds,
+        well inside gunicorn's worker timeout.
+
+        Needs `%(p)s %(r)s` as the access log format: the pids there confirm that each worker
+        answered one request.
+        """
+        tokens = [secrets.token_hex(6) for _ in range(WORKERS)]
+        separator = "&" if "?" in path else "?"
+        *held_requests, free_request = [
+            self.request_bytes(f"{path}{separator}r={token}", headers) for token in tokens
+        ]
+        connections = []
+        try:
+            for request in held_requests:
+                connections.append(self.connect())
+                connections[-1].sendall(request[:-2])  # all but the blank line ending the headers
+            connections.append(self.connect())
+            connections[-1].sendall(free_request)
+            responses = [read_response(connections[-1])]
+            for held, request in zip(connections, held_requests, strict=False):
+                held.sendall(request[-2:])
+                responses.append(read_response(held))
+        finally:
+            for connection in connections:
+                connection.close()
+        pids = self.answered_by(tokens)
+        assert len(set(pids.values())) == WORKERS, f"not one answer per worker: {pids}"
+        return responses
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+    def request_bytes(self, path, headers=None):
+        """A GET as http.client sends it, with `Connection: close`; `headers` replace its own."""
+        fields = {"host": f"127.0.0.1:{self.port}", "accept-encoding": "identity"}
+        fields |= {"connection": "close"} | {
+            name.lower(): value for name, value in (headers or {}).items()
+        }
+        lines = [f"GET {path} HTTP/1.1", *(f"{name}: {value}" for name, value in fields.items())]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def answered_by(self, tokens):
+        """{token: pid of the worker that answered ?r=<token>}, once the access log has them all.
+
+        Needs `%(p)s %(r)s` at the start of the access log format.
+        """
+        deadline = time.monotonic() + 5
+        while True:
+            pids = {
+                token: int(pid)
+                for pid, token in re.findall(r"<(\d+)> GET \S*[?&]r=(\w+) ", self.access_log())
+            }
+            if set(tokens) <= pids.keys():
+                return {token: pids[token] for token in tokens}
+            assert time.monotonic() < deadline, "requests missing from the access log"
+            time.sleep(0.05)
+
     def access_log(self):
         return self.stdout_path.read_text()
 
@@ -112,6 +179,15 @@ class Gunicorn:
             if parent == self.process.pid and state != "Z":
                 pids.add(int(stat.parent.name))
         return pids
+
+
+def read_response(connection):
+    response = http.client.HTTPResponse(connection, method="GET")
+    response.begin()
+    try:
+        return Response(response.status, response.headers, response.read())
+    finally:
+        response.close()
 
 
 def database_url(settings_dict):
