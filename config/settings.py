@@ -250,14 +250,42 @@ AXES_LOCKOUT_CALLABLE = "core.lockout.login_locked_out"
 # The log names the client address; the user name stays masked, as people type passwords there.
 AXES_SENSITIVE_PARAMETERS = ["username"]
 
+# Everything goes to stderr (gunicorn's error log), through the root logger. Unhandled
+# exceptions come from django.request with their traceback, method and path; its 4xx warnings
+# stay out.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_method": {"()": "core.logging.IncludeRequestMethod"}},
+    "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "console"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "newsletter": {"handlers": ["console"], "level": "INFO"},
-        "blog": {"handlers": ["console"], "level": "INFO"},
+        # No handlers of its own (Django's: console in debug only, email to ADMINS), so its
+        # records are written once, by the root's.
+        "django": {"level": "INFO"},
+        "django.request": {"level": "ERROR", "filters": ["request_method"]},
+        "core": {"level": LOG_LEVEL},
+        "blog": {"level": LOG_LEVEL},
+        "newsletter": {"level": LOG_LEVEL},
         # Failed logins and lockouts; successes are INFO and stay out.
-        "axes": {"handlers": ["console"], "level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
+
+# Error reports to Sentry, only when SENTRY_DSN is set (pip install 'blog-engine[sentry]'). No
+# cookies, user details or IP addresses are sent; performance traces only with a sample rate.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    SENTRY_TRACES_SAMPLE_RATE = os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "")
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        integrations=[DjangoIntegration()],
+        send_default_pii=False,
+        environment=os.environ.get("SENTRY_ENVIRONMENT") or None,
+        traces_sample_rate=float(SENTRY_TRACES_SAMPLE_RATE) if SENTRY_TRACES_SAMPLE_RATE else None,
+    )
