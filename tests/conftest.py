@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -66,6 +67,21 @@ def make_post(author):
         return post
 
     return make_post
+
+
+@pytest.fixture(scope="module")
+def demo_content(django_db_setup, django_db_blocker):
+    """The demo posts, loaded once for a module of tests that only read them.
+
+    Loaded in a transaction rolled back after the module's last test (each test's own
+    transaction nests inside it), so no other module sees them. Every test of the module that
+    runs after the first user sees them too: give such tests a module of their own.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", verbosity=0)
+        with django_db_blocker.block():  # tests ask for the database as usual
+            yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
