@@ -75,6 +75,10 @@ MIDDLEWARE = [
     # Early: a cached page costs no session, user or CSRF work, and is kept with the headers
     # the middleware below adds (ETag, Content-Security-Policy, X-Frame-Options).
     "core.page_cache.PageCacheMiddleware",
+    # Database errors from views become the outage page. process_exception runs after those of
+    # the middleware below (none claim database errors), and the 503 still passes through them
+    # all on its way out, so it gets every header they add.
+    "core.outage.DatabaseOutageMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -250,6 +254,9 @@ AXES_LOCKOUT_CALLABLE = "core.lockout.login_locked_out"
 # The log names the client address; the user name stays masked, as people type passwords there.
 AXES_SENSITIVE_PARAMETERS = ["username"]
 
+# While the database is unreachable, pages that need it answer 503 with this Retry-After.
+OUTAGE_RETRY_AFTER = int(os.environ.get("OUTAGE_RETRY_AFTER", "30"))
+
 # Everything goes to stderr (gunicorn's error log), through the root logger. Unhandled
 # exceptions come from django.request with their traceback, method and path; its 4xx warnings
 # stay out.
@@ -257,7 +264,10 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_method": {"()": "core.logging.IncludeRequestMethod"}},
+    "filters": {
+        "request_method": {"()": "core.logging.IncludeRequestMethod"},
+        "answered_outages": {"()": "core.logging.SkipAnsweredOutages"},
+    },
     "formatters": {"console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "console"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -265,7 +275,7 @@ LOGGING = {
         # No handlers of its own (Django's: console in debug only, email to ADMINS), so its
         # records are written once, by the root's.
         "django": {"level": "INFO"},
-        "django.request": {"level": "ERROR", "filters": ["request_method"]},
+        "django.request": {"level": "ERROR", "filters": ["request_method", "answered_outages"]},
         "core": {"level": LOG_LEVEL},
         "blog": {"level": LOG_LEVEL},
         "newsletter": {"level": LOG_LEVEL},

@@ -14,3 +14,14 @@ class IncludeRequestMethod(logging.Filter):
             record.args = ()
         return True
 
+
+class SkipAnsweredOutages(logging.Filter):
+    """Drops Django's "Service Unavailable" record, and its traceback, for requests answered
+    with the outage page: `core.outage` has already logged one line that names the cause."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        return not (
+            getattr(record, "status_code", None) == 503
+            and getattr(request, "answered_database_outage", False)
+        )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpResponse
 
@@ -39,6 +40,7 @@ class HealthCheckMiddleware:
                 cursor.execute("SELECT 1")
         except DatabaseError:
             response = HttpResponse("database unreachable\n", status=503)
+            response["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER)
         else:
             response = HttpResponse("ok\n")
         response["Content-Type"] = "text/plain; charset=utf-8"

@@ -6,7 +6,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.outage import is_database_outage, outage_response
 from newsletter import services
+from newsletter.context_processors import newsletter_box
 from newsletter.forms import SubscribeForm
 from newsletter.models import Subscriber
 from newsletter.tokens import (
@@ -35,6 +37,17 @@ def subscribe(request):
     if request.method != "POST":
         form = SubscribeForm(initial={"page": request.path})
         return render(request, "newsletter/subscribe.html", {"form": form})
+    try:
+        return _subscribe_post(request)
+    except Exception as error:
+        if not is_database_outage(error):
+            raise
+        # The address stays in the form, so trying again is one press of the button.
+        context = {"form": SubscribeForm(request.POST), **newsletter_box(request)}
+        return outage_response(request, error, "newsletter/subscribe_unavailable.html", context)
+
+
+def _subscribe_post(request):
     try:
         services.check_ip_limit(request)
     except services.RateLimited:
