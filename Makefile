@@ -20,16 +20,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 	chmod 600 $@
 
+# Quiet but for what a newcomer needs, last before gunicorn's own lines: where the blog and its
+# admin are, and on the first run the admin's password.
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install .secret_key
-	$(MANAGE) migrate --noinput
-	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(MANAGE) create_local_admin --admin-url http://$(HOST):$(PORT)/admin/
-	$(MANAGE) load_demo
-	$(MANAGE) resume_sending
-	@echo "Serving the blog at http://$(HOST):$(PORT)/ (admin at http://$(HOST):$(PORT)/admin/). Ctrl-C stops it."
-	@echo "The task worker sends email; without EMAIL_HOST it prints each message here instead."
-	$(MANAGE) db_worker & worker=$$!; \
+	@$(MANAGE) migrate --noinput --verbosity 0
+	@$(MANAGE) collectstatic --noinput --verbosity 0
+	@$(MANAGE) load_demo --verbosity 0
+	@$(MANAGE) resume_sending
+	@printf '\n  Blog:       http://$(HOST):$(PORT)/\n'
+	@$(MANAGE) create_local_admin --admin-url http://$(HOST):$(PORT)/admin/
+	@printf '\n  Ctrl-C stops the blog and its email worker. Without EMAIL_HOST, email is printed here.\n\n'
+	@$(MANAGE) db_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT; \
 	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" HOST=$(HOST) PORT=$(PORT) \
 		$(BIN)/gunicorn -c gunicorn.conf.py config.wsgi

@@ -280,13 +280,24 @@ def test_resume_sending_command_is_safe_to_run_twice(make_post, readers, run_tas
     out = io.StringIO()
     call_command("resume_sending", stdout=out)
     call_command("resume_sending", stdout=out)
-    assert out.getvalue().count("Queued 1 unfinished issue(s).") == 2
+    assert out.getvalue().count("Resumed sending 1 unfinished newsletter issue(s).") == 2
     assert DBTaskResult.objects.count() == 3
     run_tasks()
     assert sorted(message.to[0] for message in mail.outbox) == [
         "ann@example.com",
         "bob@example.com",
     ]
+
+
+def test_resume_sending_command_is_silent_with_nothing_to_resume_or_at_verbosity_0(
+    make_post, readers
+):
+    out = io.StringIO()
+    call_command("resume_sending", stdout=out)
+    services.send_post(make_post())
+    call_command("resume_sending", verbosity=0, stdout=out)
+    assert out.getvalue() == ""
+    assert DBTaskResult.objects.count() == 2
 
 
 def test_post_changelist_shows_when_a_post_was_emailed(admin_client, make_post, readers):

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Load the demo posts, tags and series. Safe to run again: existing slugs are kept."
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def handle(self, *args, verbosity, **options):
         content = json.loads(DEMO_CONTENT.read_text(encoding="utf-8"))
         author = self.demo_author()
         tags = {
@@ -51,7 +51,10 @@ class Command(BaseCommand):
             Post.objects.filter(pk=post.pk).update(created_at=published_at, updated_at=published_at)
             created += 1
         already_there = len(content["posts"]) - created
-        self.stdout.write(f"Demo content: {created} post(s) loaded, {already_there} already there.")
+        if verbosity >= 1:
+            self.stdout.write(
+                f"Demo content: {created} post(s) loaded, {already_there} already there."
+            )
 
     def demo_author(self):
         User = get_user_model()

@@ -5,7 +5,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create a superuser with a random password on first run and print it once."
+    help = (
+        "Create a superuser with a random password on first run and print it once; "
+        "on later runs print where to log in."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
@@ -13,19 +16,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, admin_url, **options):
         User = get_user_model()
-        if User.objects.filter(is_superuser=True).exists():
+        superuser = User.objects.filter(is_superuser=True).order_by("pk").first()
+        if superuser:
+            name = superuser.get_username()
             self.stdout.write(
-                f"Admin: {admin_url} (log in with the account printed on the first run; "
-                "reset it with `manage.py changepassword`)."
+                f"  Admin:      {admin_url} (user name {name})\n"
+                f"              Forgot the password? Set a new one: manage.py changepassword {name}"
             )
             return
         password = secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
+        self.stdout.write(f"  Admin:      {admin_url}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the admin account. Log in at {admin_url}\n"
-                f"  user name: {username}\n"
-                f"  password:  {password}\n"
-                "This password is shown only once."
+                f"  User name:  {username}\n"
+                f"  Password:   {password}   (shown only this once: note it now)"
             )
         )

@@ -10,10 +10,14 @@ class Command(BaseCommand):
         "Safe to run any time: a worker that is still sending keeps its issue."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args, verbosity, **options):
         unfinished = list(
             NewsletterIssue.objects.filter(finished_at__isnull=True).values_list("pk", flat=True)
         )
         for issue_id in unfinished:
             tasks.send_issue.enqueue(issue_id)
-        self.stdout.write(f"Queued {len(unfinished)} unfinished issue(s).")
+        # Quiet when there was nothing to do: `make run` and the compose worker run it every start.
+        if unfinished and verbosity >= 1:
+            self.stdout.write(f"Resumed sending {len(unfinished)} unfinished newsletter issue(s).")
+        elif verbosity >= 2:
+            self.stdout.write("No unfinished newsletter issues.")
