@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from core.outage import is_database_outage, outage_response
 from newsletter import services
@@ -66,7 +66,7 @@ def _subscribe_post(request):
     return _check_inbox_redirect()
 
 
-@require_GET
+@require_safe
 def check_inbox(request):
     return render(request, "newsletter/check_inbox.html")
 
