@@ -15,6 +15,7 @@ import re
 import secrets
 from functools import wraps
 
+import brotli
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
@@ -34,16 +35,19 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
+from core.compression import ENCODINGS, is_compressible, preferred_encoding
+
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "page-cache:generation"
 # Names the shape of `page_entry()`; a new shape needs a new prefix, or a deploy would read the
 # entries the previous version left in a shared cache.
-PAGE_KEY_PREFIX = "page:1"
+PAGE_KEY_PREFIX = "page:2"
 # The only query parameters cached pages read; any others (utm_source…) share the same page.
 PAGE_PARAMETERS = ("page", "p")
 PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,6}|last")
-ACCEPTS_GZIP = re.compile(r"\bgzip\b")
+# Each copy is compressed once and served many times, so smaller is worth slower here.
+CACHED_BROTLI_QUALITY = 10
 
 
 def is_anonymous(request):
@@ -156,6 +160,10 @@ class PageCacheMiddleware:
             entry = page_entry(response)
             self.store(key, entry)
             return page_response(entry, request)
+        if not response.has_header("Cache-Control"):
+            # Not everyone's page (search results, the newsletter's pages, 404s), and its view
+            # said nothing: only this visitor's browser may keep it, and must ask again first.
+            patch_cache_control(response, private=True, no_cache=True)
         return response
 
     def cache_key(self, request):
@@ -208,6 +216,8 @@ class PageCacheMiddleware:
         return (
             response.status_code == 200
             and not response.streaming
+            # page_entry() compresses; a view's own encoding would be compressed twice.
+            and not response.has_header("Content-Encoding")
             # A cookie belongs to one visitor; a page that sets one is not everyone's page.
             and not response.cookies
             and "public" in cache_control
@@ -224,33 +234,40 @@ class PageCacheMiddleware:
 
 
 def page_entry(response):
-    """What the cache keeps of a page: its headers and body, plain and gzipped.
+    """What the cache keeps of a page: {encoding: (headers, body)}, plain ("identity") and, for
+    text long enough to gain, brotli and gzip.
 
-    Plain tuples and dicts, so entries survive deploys. Compressed once here, not per request;
-    safe from BREACH-style attacks because a public page holds no secret (no CSRF token, no
-    session data).
+    Plain dicts and tuples, so entries survive deploys. Compressed once here, not per request,
+    and with no random padding: a public page holds no secret (no CSRF token, no session data)
+    for BREACH-style attacks to find.
     """
     patch_vary_headers(response, ["Accept-Encoding"])
     if not response.has_header("ETag"):
         set_response_etag(response)
-    plain = {name: value for name, value in response.items() if name != "Content-Length"}
-    plain["Content-Length"] = str(len(response.content))
-    gzipped_content = gzip.compress(response.content, mtime=0)
-    gzipped = {
-        **plain,
-        "Content-Length": str(len(gzipped_content)),
-        "Content-Encoding": "gzip",
-        # Weak, as Django's GZipMiddleware makes it: the same page in another encoding.
-        "ETag": plain["ETag"] if plain["ETag"].startswith("W/") else f"W/{plain['ETag']}",
-    }
-    return plain, response.content, gzipped, gzipped_content
+    headers = {name: value for name, value in response.items() if name != "Content-Length"}
+    content = response.content
+    entry = {"identity": ({**headers, "Content-Length": str(len(content))}, content)}
+    if is_compressible(response):
+        # Weak, as CompressionMiddleware and Django's GZipMiddleware make it: the same page in
+        # another encoding.
+        etag = headers["ETag"] if headers["ETag"].startswith("W/") else f"W/{headers['ETag']}"
+        for encoding, encoded in [
+            ("br", brotli.compress(content, quality=CACHED_BROTLI_QUALITY)),
+            ("gzip", gzip.compress(content, mtime=0)),
+        ]:
+            encoded_headers = {"Content-Length": str(len(encoded)), "Content-Encoding": encoding}
+            entry[encoding] = ({**headers, **encoded_headers, "ETag": etag}, encoded)
+    return entry
 
 
 def page_response(entry, request):
-    plain, content, gzipped, gzipped_content = entry
-    if ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
-        return HttpResponse(gzipped_content, headers=gzipped)
-    return HttpResponse(content, headers=plain)
+    """The copy in `entry` the request's Accept-Encoding prefers."""
+    encoding = preferred_encoding(
+        request.META.get("HTTP_ACCEPT_ENCODING", ""),
+        [encoding for encoding in ENCODINGS if encoding in entry],
+    )
+    headers, content = entry[encoding or "identity"]
+    return HttpResponse(content, headers=headers)
 
 
 def _invalidate_after_change(sender, using=DEFAULT_DB_ALIAS, **kwargs):

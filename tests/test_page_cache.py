@@ -669,7 +669,7 @@ def test_cached_pages_vary_on_cookie_and_accept_encoding(post, client, hit):
 def test_gzip_is_served_to_clients_that_accept_it(post, client, hit):
     client.get("/")
     plain = hit("/")
-    gzipped = hit("/", headers={"Accept-Encoding": "gzip, deflate, br"})
+    gzipped = hit("/", headers={"Accept-Encoding": "gzip, deflate"})
     assert not plain.has_header("Content-Encoding")
     assert gzipped["Content-Encoding"] == "gzip"
     assert gzip.decompress(gzipped.content) == plain.content
