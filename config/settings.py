@@ -87,7 +87,7 @@ MIDDLEWARE = [
     # all on its way out, so it gets every header they add.
     "core.outage.DatabaseOutageMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
-    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
