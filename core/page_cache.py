@@ -10,9 +10,9 @@ the next scheduled post, which no save announces), and at every `migrate`.
 import gzip
 import hashlib
 import logging
-import math
 import re
 import secrets
+import time
 from functools import wraps
 
 import brotli
@@ -20,12 +20,10 @@ from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
 from django.core.exceptions import DisallowedHost
-from django.core.handlers.exception import response_for_exception
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.http import Http404, HttpResponse
 from django.middleware.http import ConditionalGetMiddleware
-from django.utils import timezone
 from django.utils.cache import (
     add_never_cache_headers,
     cc_delim_re,
@@ -34,6 +32,7 @@ from django.utils.cache import (
     set_response_etag,
 )
 from django.utils.http import http_date
+from django.views.defaults import page_not_found
 
 from core.compression import ENCODINGS, is_compressible, preferred_encoding
 
@@ -71,7 +70,8 @@ def public_page(view, query_parameters=()):
         try:
             response = view(request, *args, **kwargs)
         except Http404 as not_found:
-            response = response_for_exception(request, not_found)
+            # Answered here rather than by the handler, so it gets the never-cache headers.
+            response = page_not_found(request, not_found)
         patch_vary_headers(response, ["Cookie"])
         if response.status_code == 200 and is_anonymous(request):
             patch_cache_control(
@@ -98,42 +98,51 @@ def expire_generation_at(when):
 
 
 def _next_generation():
-    """A new generation name, and the seconds until the earliest registered expiry."""
-    now = timezone.now()
+    """A new generation: (its name, the POSIX time its pages go stale by themselves or None)."""
     times = [at for at in (when() for when in _expiry_sources) if at is not None]
-    timeout = math.ceil((min(times) - now).total_seconds()) if times else None
-    return secrets.token_hex(8), timeout
+    return secrets.token_hex(8), min(times).timestamp() if times else None
+
+
+def _stored_generation():
+    generation = cache.get(GENERATION_KEY)
+    # Anything else was left by an older release, in a shared cache: start a new generation.
+    return generation if isinstance(generation, tuple) and len(generation) == 2 else None
 
 
 def current_generation():
-    generation = cache.get(GENERATION_KEY)
+    generation = _stored_generation()
+    if generation is not None and (generation[1] is None or generation[1] > time.time()):
+        return generation[0]
+    try:
+        fresh = _next_generation()
+    except Error:
+        if generation is None:
+            raise
+        # The database is unreachable. Its pages' time had come (a scheduled post is due), but
+        # the pages from before it are better than the outage page.
+        return generation[0]
     if generation is None:
-        generation, timeout = _next_generation()
         # add(), not set(): an author's invalidate() that got in first must win.
-        if not cache.add(GENERATION_KEY, generation, timeout):
-            generation = cache.get(GENERATION_KEY, generation)
-    return generation
+        if not cache.add(GENERATION_KEY, fresh, None):
+            return (_stored_generation() or fresh)[0]
+    else:
+        cache.set(GENERATION_KEY, fresh, None)
+    return fresh[0]
 
 
 def invalidate():
     """Retire every cached page, for every worker and machine sharing the cache."""
-    generation, timeout = _next_generation()
-    cache.set(GENERATION_KEY, generation, timeout)
+    cache.set(GENERATION_KEY, _next_generation(), None)
 
 
 def invalidate_on_commit(using=DEFAULT_DB_ALIAS):
     """Invalidate once the change is committed, never before.
 
     Before the commit, another worker could still read the old rows and cache them under the new
-    generation. One invalidation per transaction is enough, unless the one already scheduled sits
-    in a savepoint that could be rolled back without this change.
+    generation. A transaction that saves many rows invalidates once per row, right after it
+    commits: cheap (a query and a cache write each), and it needs no peeking at Django's
+    private list of commit hooks.
     """
-    connection = connections[using]
-    if connection.in_atomic_block:
-        open_savepoints = set(connection.savepoint_ids)
-        for savepoints, callback, _ in connection.run_on_commit:
-            if callback is invalidate and savepoints <= open_savepoints:
-                return
     transaction.on_commit(invalidate, using=using, robust=True)
 
 

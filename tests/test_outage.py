@@ -22,11 +22,13 @@ from urllib.parse import urlencode
 
 import psycopg
 import pytest
+from django.core.cache.backends.filebased import FileBasedCache
 from django.db import IntegrityError, OperationalError
 from django.test import Client
 from django.urls import path
 
 from config.urls import urlpatterns as site_urlpatterns
+from core import page_cache
 from core.outage import outage_response
 from core.views import server_error
 from tests.mail_servers import free_port
@@ -250,14 +252,14 @@ def outage(tmp_path_factory, static_root):
             extra_arguments=["--access-logformat", "%(p)s %(r)s"],
         )
         try:
-            return record_outage(cluster, server)
+            return record_outage(cluster, server, cache_dir)
         finally:
             server.stop()
     finally:
         cluster.remove()
 
 
-def record_outage(cluster, server):
+def record_outage(cluster, server, cache_dir):
     seen = SimpleNamespace(workers_before=server.worker_pids())
     seen.subscribe_before = subscribe(server, "before@example.com")
     listing = server.get("/")
@@ -273,6 +275,12 @@ def record_outage(cluster, server):
         for path in ("/search/?q=queue", uncached_post, "/tags/")
     }
     seen.cached = server.get_from_every_worker("/") + server.get_from_every_worker(cached_post)
+    # As if a scheduled post fell due during the outage: the pages' time is up, but there is no
+    # database to make new ones from.
+    shared_cache = FileBasedCache(str(cache_dir), {})
+    generation, _ = shared_cache.get(page_cache.GENERATION_KEY)
+    shared_cache.set(page_cache.GENERATION_KEY, (generation, time.time() - 1), None)
+    seen.cached_past_their_time = server.get_from_every_worker(cached_post)
     seen.healthz = server.get("/healthz")
     seen.subscribe_during = subscribe(server, "someone@example.com")
     seen.log_during = server.stderr_path.read_text()
@@ -311,6 +319,10 @@ def test_uncached_pages_answer_503_with_retry_after_during_an_outage(outage):
 def test_cached_pages_are_still_served_during_an_outage(outage):
     assert statuses(outage.cached) == {200}
     assert all("<article" in response.text for response in outage.cached)
+
+
+def test_cached_pages_outlive_their_time_rather_than_fail_during_an_outage(outage):
+    assert statuses(outage.cached_past_their_time) == {200}
 
 
 def test_healthz_answers_503_with_retry_after_during_an_outage(outage):
