@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpResponse
 
 from core.speculation import CSP_HASH
@@ -61,9 +61,11 @@ class HealthCheckMiddleware:
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
-        except DatabaseError:
+        except (DatabaseError, InterfaceError):
             response = HttpResponse("database unreachable\n", status=503)
             response["Retry-After"] = str(settings.OUTAGE_RETRY_AFTER)
+            # A load balancer asks every few seconds; the pages' outage lines name the cause.
+            request.answered_database_outage = True
         else:
             response = HttpResponse("ok\n")
         response["Content-Type"] = "text/plain; charset=utf-8"
