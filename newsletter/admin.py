@@ -141,7 +141,9 @@ class NewsletterIssueAdmin(admin.ModelAdmin):
         for issue in unfinished:
             tasks.send_issue.enqueue(issue.pk)
         self.message_user(
-            request, f"Queued {len(unfinished)} unfinished issue(s).", messages.SUCCESS
+            request,
+            f"Resumed sending {len(unfinished)} unfinished newsletter issue(s).",
+            messages.SUCCESS,
         )
 
 

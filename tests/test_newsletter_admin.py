@@ -266,7 +266,9 @@ def test_resume_sending_action_queues_an_unfinished_issue(
     # A worker killed mid-task leaves its task RUNNING, so no other worker picks it up.
     DBTaskResult.objects.update(status=TaskResultStatus.RUNNING)
     response = run_action(admin_client, ISSUES_URL, "resume_sending", issue)
-    assert messages_on(response) == [("success", "Queued 1 unfinished issue(s).")]
+    assert messages_on(response) == [
+        ("success", "Resumed sending 1 unfinished newsletter issue(s).")
+    ]
     assert DBTaskResult.objects.ready().count() == 1
     run_tasks()
     assert sorted(message.to[0] for message in mail.outbox) == [
