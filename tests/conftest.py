@@ -178,3 +178,23 @@ def static_root(tmp_path_factory):
         check=True,
     )
     return root
+
+
+@pytest.fixture(params=["file cache", "redis"])
+def any_cache(request, tmp_path):
+    """The default file cache, then Redis (db 15): for rules that must hold the same on both."""
+    default = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(tmp_path),
+    }
+    if request.param == "redis":
+        redis = pytest.importorskip("redis")
+        location = "redis://127.0.0.1:6379/15"
+        try:
+            redis.Redis.from_url(location).ping()
+        except redis.RedisError:
+            pytest.skip("no Redis on 127.0.0.1:6379")
+        default = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": location}
+    local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"}
+    with override_settings(CACHES={"default": default, "local": local}):
+        yield request.param

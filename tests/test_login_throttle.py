@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.test import Client, override_settings
+from django.test import Client
 
 PASSWORD = "correct-horse-battery"
 ATTACKER = "203.0.113.7"
@@ -15,11 +15,6 @@ PROXY = "192.0.2.1"
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 LOCKED_OUT = "Too many attempts, try again in 15 minutes."
 
-REDIS_CACHE = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
-    "LOCATION": "redis://127.0.0.1:6379/15",
-}
-LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"}
 
 pytestmark = pytest.mark.django_db
 
@@ -42,24 +37,6 @@ def test_the_fifth_wrong_password_locks_out_even_the_right_one(author):
     response = log_in("ada", PASSWORD, ATTACKER)
     assert response.status_code == 429
     assert LOCKED_OUT in response.content.decode()
-
-
-@pytest.fixture(params=["file cache", "redis"])
-def any_cache(request, tmp_path):
-    """Attempts are counted in the database, so the cache the site runs with changes nothing."""
-    default = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(tmp_path),
-    }
-    if request.param == "redis":
-        redis = pytest.importorskip("redis")
-        try:
-            redis.Redis.from_url(REDIS_CACHE["LOCATION"]).ping()
-        except redis.RedisError:
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        default = REDIS_CACHE
-    with override_settings(CACHES={"default": default, "local": LOCAL}):
-        yield request.param
 
 
 def test_the_lockout_holds_with_either_cache(author, any_cache):

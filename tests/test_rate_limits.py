@@ -6,35 +6,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection, connections
-from django.test import Client, override_settings
+from django.test import Client
 
 from core.models import RateLimitWindow
 from core.ratelimit import allow_request
 
 # Mid-morning UTC: a day's window runs from midnight, so the rest of the day is 14 hours.
 MORNING = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-
-FILE_CACHE = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache"}
-REDIS_CACHE = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
-    "LOCATION": "redis://127.0.0.1:6379/15",
-}
-LOCAL = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"}
-
-
-@pytest.fixture(params=["file cache", "redis"])
-def any_cache(request, tmp_path):
-    """The limits must hold the same on the default file cache and on Redis."""
-    default = {**FILE_CACHE, "LOCATION": str(tmp_path)} if request.param == "file cache" else None
-    if default is None:
-        redis = pytest.importorskip("redis")
-        try:
-            redis.Redis.from_url(REDIS_CACHE["LOCATION"]).ping()
-        except redis.RedisError:
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        default = REDIS_CACHE
-    with override_settings(CACHES={"default": default, "local": LOCAL}):
-        yield request.param
 
 
 def subscribe(client, email, **extra):
