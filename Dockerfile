@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir . && rm -rf build ./*.egg-info
+# With the sentry extra, setting SENTRY_DSN is all it takes to report errors.
+RUN pip install --no-cache-dir '.[sentry]' && rm -rf build ./*.egg-info
 
 # WhiteNoise serves the hashed, compressed files collected here; collecting needs no real key.
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
