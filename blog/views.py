@@ -1,4 +1,5 @@
 import logging
+from contextlib import nullcontext
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
@@ -134,9 +135,11 @@ class SearchView(ListView):
             )
         if not self.query:
             return super().get(request, *args, **kwargs)
+        # Inside a transaction (ATOMIC_REQUESTS, a test), a savepoint keeps a failed search from
+        # spoiling the rest of it; in autocommit a failed query spoils nothing.
+        in_transaction = not transaction.get_autocommit()
         try:
-            # The savepoint keeps a failed search from spoiling the rest of a transaction.
-            with transaction.atomic():
+            with transaction.atomic() if in_transaction else nullcontext():
                 return super().get(request, *args, **kwargs)
         except DatabaseError:
             if not connection.is_usable():
