@@ -78,6 +78,7 @@ MIDDLEWARE = [
     # Above the page cache, which stores pages as their views made them and serves its own
     # compressed copies: this compresses only what the cache did not make (search, the
     # newsletter's pages, 404s, the admin).
+    "core.middleware.HeadWithoutBodyMiddleware",
     "core.compression.CompressionMiddleware",
     # Early: a cached page costs no session, user or CSRF work, and is kept with the headers
     # the middleware below adds (ETag, Content-Security-Policy, X-Frame-Options).

@@ -84,3 +84,20 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class HeadWithoutBodyMiddleware:
+    """HEAD gets what GET would get, its Content-Length included, but no body (RFC 9110).
+
+    Django's views answer HEAD as GET; gunicorn then drops the body itself, warning each time.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method == "HEAD" and not response.streaming:
+            response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response

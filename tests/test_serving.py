@@ -175,6 +175,18 @@ def test_access_log_goes_to_stdout(production_server):
     assert "GET /healthz" not in production_server.errors()
 
 
+@pytest.mark.parametrize("path", ["/", "/search/?q=queue", "/newsletter/", "/no-such-page/"])
+def test_head_gets_the_headers_of_get_and_no_body(production_server, path):
+    headers = {**HTTPS, "Accept-Encoding": "br, gzip"}
+    get = production_server.get(path, headers=headers)
+    head = production_server.get(path, headers=headers, method="HEAD")
+    assert head.status == get.status
+    assert head.body == b""
+    assert head.headers["Content-Length"] == str(len(get.body))
+    assert head.headers.get("Content-Encoding") == get.headers.get("Content-Encoding")
+    assert "no-body response" not in production_server.errors()
+
+
 def test_gunicorn_logs_its_own_messages_to_stderr(production_server):
     assert f"Listening at: http://127.0.0.1:{production_server.port}" in production_server.errors()
 

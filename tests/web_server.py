@@ -87,11 +87,11 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
 
-    def get(self, path, headers=None):
+    def get(self, path, headers=None, method="GET"):
         """One request on a connection of its own, so the workers take turns answering."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            conn.request("GET", path, headers={"Connection": "close", **(headers or {})})
+            conn.request(method, path, headers={"Connection": "close", **(headers or {})})
             response = conn.getresponse()
             return Response(response.status, response.headers, response.read())
         finally:
