@@ -17,13 +17,14 @@ from core.context_processors import site
 logger = logging.getLogger(__name__)
 
 
-def is_database_outage(exception):
-    """True for the errors drivers raise when the server cannot be reached or went away.
+# What drivers raise when the server cannot be reached or went away. Not IntegrityError,
+# ProgrammingError or DataError: those are bugs or bad data, and stay 500s (or whatever the view
+# makes of them).
+DATABASE_OUTAGE_ERRORS = (OperationalError, InterfaceError)
 
-    Not IntegrityError, ProgrammingError or DataError: those are bugs or bad data, and stay 500s
-    (or whatever the view makes of them).
-    """
-    return isinstance(exception, OperationalError | InterfaceError)
+
+def is_database_outage(exception):
+    return isinstance(exception, DATABASE_OUTAGE_ERRORS)
 
 
 def outage_response(request, exception, template_name="503.html", context=None):

@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from core.outage import is_database_outage, outage_response
+from core.outage import DATABASE_OUTAGE_ERRORS, outage_response
 from newsletter import services
 from newsletter.context_processors import newsletter_box
 from newsletter.forms import SubscribeForm
@@ -39,9 +39,7 @@ def subscribe(request):
         return render(request, "newsletter/subscribe.html", {"form": form})
     try:
         return _subscribe_post(request)
-    except Exception as error:
-        if not is_database_outage(error):
-            raise
+    except DATABASE_OUTAGE_ERRORS as error:
         # The address stays in the form, so trying again is one press of the button.
         context = {"form": SubscribeForm(request.POST), **newsletter_box(request)}
         return outage_response(request, error, "newsletter/subscribe_unavailable.html", context)
