@@ -7,9 +7,13 @@ class BlogConfig(AppConfig):
     def ready(self):
         from django.contrib.auth import get_user_model
         from django.db.models import Min
+        from simple_history.signals import pre_create_historical_record
 
+        from blog import revisions
         from blog.models import Post, Series, Tag
         from core import page_cache
+
+        pre_create_historical_record.connect(revisions.snapshot_tags, sender=Post.history.model)
 
         for model in (Post, Tag, Series):
             page_cache.invalidate_when_saved(model)

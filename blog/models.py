@@ -7,16 +7,30 @@ from django.db import connections, models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
+from simple_history.models import HistoricalRecords
 
 from blog import search
 from blog.rendering import render_post
 from core import page_cache
 
 WORDS_PER_MINUTE = 230
+# About 40,000 words: far beyond a long post, small enough to render in a moment.
+BODY_MAX_LENGTH = 250_000
 
 
 def reading_minutes(body):
     return max(1, math.ceil(len(body.split()) / WORDS_PER_MINUTE))
+
+
+def unused_slug(model, text, *, fallback):
+    """slugify(text), with "-2", "-3", … added until no row of `model` has it."""
+    max_length = model._meta.get_field("slug").max_length - 6
+    base = slugify(text)[:max_length].strip("-") or fallback
+    slug, number = base, 2
+    while model._default_manager.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
 
 
 class PostGroupQuerySet(models.QuerySet):
@@ -100,6 +114,27 @@ class PostQuerySet(models.QuerySet):
         return count
 
 
+class PostRevisionFields(models.Model):
+    """What a revision keeps besides the post's own columns: its tags, as they were."""
+
+    tag_names = models.JSONField(default=list)
+
+    class Meta:
+        abstract = True
+
+
+# Every save of a post keeps a revision (`blog.revisions`). Kept in a name of its own, so code
+# that saves the tags after the post can record the revision once they are saved.
+post_history = HistoricalRecords(
+    excluded_fields=[
+        "body_html", "toc_html", "body_text", "search_vector", "reading_time",
+        "created_at", "updated_at",
+    ],
+    bases=[PostRevisionFields],
+    history_change_reason_field=models.CharField(max_length=100, blank=True, null=True),
+)  # fmt: skip
+
+
 class Post(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -107,12 +142,14 @@ class Post(models.Model):
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
-        max_length=200, unique=True, help_text="The post's address: /posts/<slug>/."
+        max_length=200, unique=True, help_text="The post's address: /posts/&lt;slug&gt;/."
     )
     summary = models.TextField(
         max_length=500, help_text="One or two sentences, shown on the listing and in previews."
     )
-    body = models.TextField(help_text="Markdown. Fenced code blocks are highlighted.")
+    body = models.TextField(
+        max_length=BODY_MAX_LENGTH, help_text="Markdown. Fenced code blocks are highlighted."
+    )
     body_html = models.TextField(editable=False, default="")
     toc_html = models.TextField(editable=False, default="")
     body_text = models.TextField(editable=False, default="")
@@ -140,6 +177,7 @@ class Post(models.Model):
     )
 
     objects = PostQuerySet.as_manager()
+    history = post_history
 
     # Everything `render()` derives from the body.
     RENDERED_FIELDS = ("body_html", "toc_html", "body_text", "reading_time")
