@@ -24,9 +24,8 @@ def add_form_data(**overrides):
         "slug": "written-in-the-admin",
         "summary": "A post made through the add form.",
         "body": "## Hello\n\nFrom the **admin**.",
-        "status": "published",
-        "published_at_0": "",
-        "published_at_1": "",
+        "_action": "publish",
+        "published_at": "",
         "series_part": "",
         **overrides,
     }
@@ -46,7 +45,7 @@ def test_post_created_in_admin_appears_on_the_site(client, admin_client, admin_u
 
 def test_draft_created_in_admin_is_hidden_until_published(client, admin_client, admin_user):
     admin_client.post(
-        reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk, status="draft")
+        reverse("admin:blog_post_add"), add_form_data(author=admin_user.pk, _action="draft")
     )
     client.logout()
     assert client.get("/posts/written-in-the-admin/").status_code == 404
