@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from blog.models import Post
-from newsletter import sending, services
+from newsletter import issues, sending
 from newsletter.models import Subscriber
 
 BENCH_DOMAIN = "bench.invalid"
@@ -76,7 +76,7 @@ class Command(BaseCommand):
             }
             with override_settings(**smtp, NEWSLETTER_SEND_RATE=rate):
                 # Not send_post(): no task is queued, so no running worker can join in.
-                issue = services.create_issue(post, bench_subscribers)
+                issue = issues.create_issue(post, bench_subscribers)
                 started = time.perf_counter()
                 with CaptureQueriesContext(connection) as queries:
                     sending.send_issue(issue.pk)

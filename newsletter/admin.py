@@ -1,15 +1,15 @@
 import csv
 
 from django.contrib import admin, messages
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from blog.admin import PostAdmin
 from blog.models import Post
-from newsletter import services, tasks
+from newsletter import tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
+from newsletter.post_admin import PostWithNewsletterAdmin
 
 CSV_COLUMNS = [
     "email",
@@ -164,59 +164,4 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 # The newsletter adds its sending to the post admin; the blog knows nothing of the newsletter.
 admin.site.unregister(Post)
-
-
-@admin.register(Post)
-class PostWithNewsletterAdmin(PostAdmin):
-    list_display = [*PostAdmin.list_display, "last_sent"]
-    actions = [*PostAdmin.actions, "send_to_subscribers", "send_again_to_subscribers"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(last_sent_at=Max("newsletter_issues__created_at"))
-        )
-
-    @admin.display(description="Emailed", ordering="last_sent_at")
-    def last_sent(self, post):
-        return post.last_sent_at
-
-    def has_send_newsletter_permission(self, request):
-        return request.user.has_perm("newsletter.add_newsletterissue")
-
-    @admin.action(description="Send to subscribers", permissions=["send_newsletter"])
-    def send_to_subscribers(self, request, queryset):
-        self._send(request, queryset, again=False)
-
-    @admin.action(
-        description="Send again to subscribers (even if sent before)",
-        permissions=["send_newsletter"],
-    )
-    def send_again_to_subscribers(self, request, queryset):
-        self._send(request, queryset, again=True)
-
-    def _send(self, request, queryset, *, again):
-        for post in queryset:
-            try:
-                issue = services.send_post(post, user=request.user, again=again)
-            except services.NotPublic:
-                self.message_user(
-                    request,
-                    f"“{post}” is not published yet, so it was not sent.",
-                    messages.ERROR,
-                )
-            except services.AlreadySent as sent:
-                sent_at = timezone.localtime(sent.issue.created_at)
-                self.message_user(
-                    request,
-                    f"“{post}” was already sent on {sent_at:%Y-%m-%d %H:%M}; "
-                    "use “Send again to subscribers” to send it once more.",
-                    messages.WARNING,
-                )
-            else:
-                self.message_user(
-                    request,
-                    f"Sending “{post}” to {issue.deliveries.count()} subscriber(s).",
-                    messages.SUCCESS,
-                )
+admin.site.register(Post, PostWithNewsletterAdmin)

@@ -109,7 +109,11 @@ def already_subscribed_message(subscriber):
     )
 
 
-def issue_message(issue, subscriber, *, connection=None):
+TEST_SUBJECT_PREFIX = "[Test] "
+
+
+def issue_message(issue, subscriber, *, connection=None, test=False):
+    """The email of `issue` for `subscriber`; with `test`, the author's own marked copy."""
     unsubscribe_url, one_click_url = unsubscribe_urls(subscriber)
     targets = [f"<{one_click_url}>"]
     if settings.NEWSLETTER_UNSUBSCRIBE_MAILTO:
@@ -121,8 +125,8 @@ def issue_message(issue, subscriber, *, connection=None):
     return _message(
         subscriber,
         "issue",
-        issue.subject,
-        {"issue": issue, "unsubscribe_url": unsubscribe_url},
+        f"{TEST_SUBJECT_PREFIX}{issue.subject}" if test else issue.subject,
+        {"issue": issue, "unsubscribe_url": unsubscribe_url, "is_test": test},
         headers=headers,
         connection=connection,
     )

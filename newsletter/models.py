@@ -77,6 +77,29 @@ class NewsletterIssue(models.Model):
         return reverse("admin:newsletter_newsletterissue_change", args=[self.pk])
 
 
+class PlannedSend(models.Model):
+    """An author's choice to email a post to subscribers when it goes out. A scheduled post's
+    send waits in the task queue for its publish time (`run_after`); a draft's has no time yet."""
+
+    post = models.OneToOneField("blog.Post", on_delete=models.CASCADE, related_name="planned_send")
+    send_at = models.DateTimeField(
+        null=True, blank=True, help_text="The post's publish time; empty while it is a draft."
+    )
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    planned_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["send_at", "id"]
+
+    def __str__(self):
+        return f"Email “{self.post}” when it goes out"
+
+    def get_absolute_url(self):
+        return reverse("admin:blog_post_change", args=[self.post_id])
+
+
 class Delivery(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

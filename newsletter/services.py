@@ -6,10 +6,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from blog.models import Post
 from core.ratelimit import allow_request, client_ip, ip_bucket
-from newsletter import emails, tasks
-from newsletter.models import Delivery, NewsletterIssue, Subscriber
+from newsletter import issues, tasks
+from newsletter.models import NewsletterIssue, PlannedSend, Subscriber
 from newsletter.tokens import email_digest
 
 logger = logging.getLogger(__name__)
@@ -87,48 +86,45 @@ def unsubscribe(subscriber):
     )
 
 
-class NotPublic(Exception):
-    pass
-
-
-class AlreadySent(Exception):
-    def __init__(self, issue):
-        super().__init__(f"issue {issue.pk} already sent this post")
-        self.issue = issue
-
-
-def create_issue(post, subscribers, *, user=None):
-    """An issue of `post`, rendered for email once, with one queued delivery per subscriber."""
-    issue = NewsletterIssue.objects.create(
-        post=post,
-        subject=post.title,
-        post_url=emails.absolute_url(post.get_absolute_url()),
-        html_body=emails.inline_styled(post.body_html),
-        text_body=post.body,
-        created_by=user,
-    )
-    subscriber_ids = subscribers.order_by("pk").values_list("pk", flat=True)
-    Delivery.objects.bulk_create(
-        (Delivery(issue=issue, subscriber_id=pk) for pk in subscriber_ids.iterator()),
-        batch_size=1000,
-    )
-    return issue
-
-
 def send_post(post, *, user=None, again=False):
     """
     Create an issue for `post` with one delivery per confirmed subscriber and queue the send.
     A post already sent raises AlreadySent unless `again` says the author means it.
     """
-    if not Post.objects.published().filter(pk=post.pk).exists():
-        raise NotPublic
     with transaction.atomic():
-        # Serialises two authors pressing send on the same post at the same moment.
-        Post.objects.select_for_update().filter(pk=post.pk).first()
-        previous = NewsletterIssue.objects.filter(post=post).first()
-        if previous is not None and not again:
-            raise AlreadySent(previous)
-        issue = create_issue(post, Subscriber.objects.confirmed(), user=user)
+        issue = issues.new_issue(post, user=user, again=again)
         tasks.send_issue.enqueue(issue.pk)
     logger.info("Queued issue %s (%s)", issue.pk, issue.subject)
     return issue
+
+
+def email_when_it_goes_out(post, *, user, wanted, unpublished=False):
+    """
+    Keep the author's choice, made on the post form, to email `post` to subscribers when it goes
+    out: a live post is sent now; a scheduled one when its time comes, by a task queued to run
+    then (moving the time queues a new one; the old one finds it is not due and does nothing);
+    a draft's choice waits for it to be published. Unpublishing cancels a planned send, and a
+    post already sent is never sent again from here. Returns what to tell the author.
+    """
+    with transaction.atomic():
+        plan = PlannedSend.objects.select_for_update().filter(post=post).first()
+        if not wanted or unpublished or NewsletterIssue.objects.filter(post=post).exists():
+            if plan is None:
+                return ""
+            plan.delete()
+            return "The planned email to subscribers is cancelled."
+        if post.is_public:
+            if plan is not None:
+                plan.delete()
+            issue = send_post(post, user=user)
+            return f"Emailing it to {issue.deliveries.count()} subscriber(s)."
+        send_at = post.published_at if post.is_scheduled else None
+        PlannedSend.objects.update_or_create(
+            post=post, defaults={"send_at": send_at, "planned_by": user}
+        )
+        if send_at is None:
+            return "It will be emailed to subscribers when you publish it."
+        if plan is None or plan.send_at != send_at:
+            tasks.send_planned_email.using(run_after=send_at).enqueue(post.pk)
+    when = timezone.localtime(send_at)
+    return f"It will be emailed to subscribers at {when:%Y-%m-%d %H:%M %Z}, as it goes out."

@@ -1,10 +1,11 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from newsletter import emails, sending
+from newsletter import emails, issues, sending
 from newsletter.models import Subscriber
 
 
@@ -45,4 +46,14 @@ def send_issue(issue_id):
     outcome, run_again_at = sending.send_issue(issue_id)
     if run_again_at is not None:
         send_issue.using(run_after=run_again_at).enqueue(issue_id)
+    return outcome
+
+
+@task()
+def send_planned_email(post_id):
+    """Runs at a scheduled post's publish time, if the author chose to email it then."""
+    with transaction.atomic():
+        outcome, issue = issues.take_planned_send(post_id)
+        if issue is not None:
+            send_issue.enqueue(issue.pk)
     return outcome
