@@ -135,10 +135,24 @@ def test_staff_preview_scheduled_post_with_banner_and_noindex(staff_client, sche
     assert '<meta name="robots" content="noindex, nofollow">' in content
 
 
-def test_published_post_has_no_banner_and_no_noindex(staff_client, live):
-    content = staff_client.get(live.get_absolute_url()).content.decode()
+def test_published_post_has_no_banner_and_no_noindex_for_readers(client, live):
+    content = client.get(live.get_absolute_url()).content.decode()
     assert "status-banner" not in content
+    assert "Edit this post" not in content
     assert "noindex" not in content
+
+
+def test_staff_see_an_edit_link_on_a_published_post(staff_client, live):
+    content = staff_client.get(live.get_absolute_url()).content.decode()
+    assert f'href="/admin/blog/post/{live.pk}/change/">Edit this post</a>' in content
+    assert "noindex" not in content
+
+
+@pytest.mark.parametrize("which", ["draft", "scheduled"])
+def test_staff_banner_of_an_unpublished_post_links_to_its_form(staff_client, which, request):
+    post = request.getfixturevalue(which)
+    content = staff_client.get(post.get_absolute_url()).content.decode()
+    assert f'href="/admin/blog/post/{post.pk}/change/">Edit this post</a>' in content
 
 
 def test_staff_do_not_see_drafts_on_the_public_listing(staff_client, live, draft):
