@@ -109,8 +109,10 @@ class PostWithNewsletterAdmin(PostAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if form.fields["email_subscribers"].disabled:
+        if form.sent_issue is not None:
             return
+        # Without the permission the box is disabled and so keeps its initial value: a send
+        # another author planned still follows the post when this user moves or unpublishes it.
         note = services.email_when_it_goes_out(
             form.instance,
             user=request.user,

@@ -120,7 +120,10 @@ def email_when_it_goes_out(post, *, user, wanted, unpublished=False):
             return f"Emailing it to {issue.deliveries.count()} subscriber(s)."
         send_at = post.published_at if post.is_scheduled else None
         PlannedSend.objects.update_or_create(
-            post=post, defaults={"send_at": send_at, "planned_by": user}
+            post=post,
+            defaults={"send_at": send_at},
+            # Whoever moves the post later moves the send too; it stays the planner's choice.
+            create_defaults={"send_at": send_at, "planned_by": user},
         )
         if send_at is None:
             return "It will be emailed to subscribers when you publish it."
