@@ -1,0 +1,274 @@
+"""Posts in and out of the blog: what every import shares, whatever the format.
+
+A reader (`blog.markdown_files` for Markdown files with YAML front matter, `blog.ghost_import`
+for a Ghost JSON export) turns its input into entries: a name to report (a file, a Ghost post)
+and a function that reads that entry into a `PostData`. `import_entries()` then stores each
+entry in a transaction of its own, so a bad file leaves nothing behind, and reports one
+`FileResult` per entry: created, updated, unchanged (nothing saved), skipped, or an error
+naming the problem. A dry run does exactly the same inside a transaction rolled back at the end.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
+from django.db import DatabaseError, models, transaction
+
+from blog import revisions
+from blog.models import Post, Series, Tag, unused_slug
+
+# The most an upload, a zip once unpacked, or any one file may hold.
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+MEGABYTE = 1024 * 1024
+
+CREATED, UPDATED, UNCHANGED, SKIPPED, ERROR = "created", "updated", "unchanged", "skipped", "error"
+REVISION_REASON = "Imported"
+
+
+class ImportProblem(Exception):
+    """What is wrong with one entry, in a phrase the report shows as it is."""
+
+
+class SkippedEntry(Exception):  # noqa: N818 (not an error: the entry is left out on purpose)
+    """An entry left out on purpose (a Ghost page), with the reason."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    name: str
+    outcome: str
+    message: str = ""
+
+    @property
+    def failed(self):
+        return self.outcome == ERROR
+
+    def __str__(self):
+        """The report's line: "hello.md: created", "about: skipped: a page, not a post"."""
+        line = f"{self.name}: {self.outcome}"
+        return f"{line}: {self.message}" if self.message else line
+
+
+@dataclass(frozen=True)
+class TagRef:
+    name: str
+    slug: str | None = None
+
+
+@dataclass(frozen=True)
+class SeriesRef:
+    title: str
+    slug: str
+    description: str = ""
+
+
+@dataclass
+class PostData:
+    """One post as an input describes it, before anything is looked up or stored."""
+
+    slug: str
+    title: str
+    body: str
+    author: object  # the user, already found by the reader
+    summary: str = ""
+    status: str = Post.Status.DRAFT
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    tags: list[TagRef] = field(default_factory=list)
+    series: SeriesRef | None = None
+    series_part: int | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    read: Callable[[], PostData]  # raises ImportProblem or SkippedEntry
+
+
+def failed_entry(name, message):
+    """An entry that can only report its problem (a corrupt zip, an unreadable export)."""
+
+    def read():
+        raise ImportProblem(message)
+
+    return Entry(name, read)
+
+
+def too_large(size):
+    """The message for an input over IMPORT_MAX_BYTES; callers add what was measured."""
+    return f"is {size / MEGABYTE:.1f} MB; the limit is {IMPORT_MAX_BYTES // MEGABYTE} MB"
+
+
+def decoded(data):
+    """An input's bytes as text (a byte-order mark dropped), or the problem."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportProblem(
+            f"is not UTF-8 text (byte 0x{data[error.start]:02x} at position {error.start})"
+        ) from error
+
+
+def user_named(username):
+    User = get_user_model()
+    return User._default_manager.filter(**{User.USERNAME_FIELD: username}).first()
+
+
+def import_entries(entries, *, dry_run=False, user=None):
+    """Stores every entry, each all or nothing, and returns their results in order. With
+    `dry_run`, the same work is rolled back at the end: the results are what a real run says."""
+    with transaction.atomic():
+        results = [_import_entry(entry, user) for entry in entries]
+        if dry_run:
+            transaction.set_rollback(True)
+    return results
+
+
+def summary_line(results):
+    """ "2 created, 1 updated, 0 unchanged, 1 skipped, 0 failed" """
+    counts = Counter(result.outcome for result in results)
+    return ", ".join(
+        f"{counts[outcome]} {'failed' if outcome == ERROR else outcome}"
+        for outcome in (CREATED, UPDATED, UNCHANGED, SKIPPED, ERROR)
+    )
+
+
+def _import_entry(entry, user):
+    try:
+        with transaction.atomic():
+            outcome = store(entry.read(), user=user)
+    except SkippedEntry as skipped:
+        return FileResult(entry.name, SKIPPED, str(skipped))
+    except ImportProblem as problem:
+        return FileResult(entry.name, ERROR, str(problem))
+    except ValidationError as error:
+        return FileResult(entry.name, ERROR, describe(error))
+    except DatabaseError as error:
+        # A constraint the checks above did not foresee; the message is the database's.
+        message = " ".join(str(error).split())
+        return FileResult(entry.name, ERROR, f"the database refused it: {message}")
+    return FileResult(entry.name, outcome)
+
+
+def describe(error):
+    """A ValidationError on one line: "title: Ensure this value has at most 200 characters"."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    parts = []
+    for name, messages in error.message_dict.items():
+        text = " ".join(messages)
+        parts.append(text if name == NON_FIELD_ERRORS else f"{name}: {text}")
+    return "; ".join(parts)
+
+
+def store(data, *, user=None):
+    """Creates or updates the post with `data.slug`; returns CREATED, UPDATED or UNCHANGED.
+    An unchanged post is not saved at all."""
+    if not data.title.strip():
+        raise ImportProblem("it has no title")
+    if not data.body.strip():
+        raise ImportProblem("its body is empty")
+    post = Post.objects.filter(slug=data.slug).first()
+    created = post is None
+    if created:
+        post = Post(slug=data.slug)
+    tags = [find_or_create_tag(ref) for ref in data.tags]
+    fields = _post_fields(post, data)
+    fields["series"] = find_or_create_series(data.series) if data.series else None
+    if not created and _is_unchanged(post, fields, tags, data.updated_at):
+        return UNCHANGED
+    for name, value in fields.items():
+        setattr(post, name, value)
+    validate(post)
+    revisions.save_without_revision(post)
+    post.tags.set(tags)
+    revisions.record(post, user=user, reason=REVISION_REASON, created=created)
+    if data.updated_at is not None:
+        # After the save: auto_now would replace the time the input gives.
+        Post.objects.filter(pk=post.pk).update(updated_at=data.updated_at)
+    return CREATED if created else UPDATED
+
+
+def validate(instance):
+    """full_clean(), plus the max_length of text fields, which it leaves to forms."""
+    errors = {}
+    try:
+        instance.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    for model_field in instance._meta.fields:
+        if isinstance(model_field, models.TextField) and model_field.max_length:
+            try:
+                MaxLengthValidator(model_field.max_length)(getattr(instance, model_field.attname))
+            except ValidationError as error:
+                errors.setdefault(model_field.name, []).extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _post_fields(post, data):
+    published_at = data.published_at
+    if published_at is None and data.status == Post.Status.PUBLISHED:
+        # No time given: a post already out keeps its own; a new one goes out as it is saved.
+        published_at = post.published_at
+    return {
+        "title": data.title,
+        "summary": data.summary,
+        "body": data.body,
+        "status": data.status,
+        "published_at": published_at,
+        "author": data.author,
+        "series_part": data.series_part,
+    }
+
+
+def _is_unchanged(post, fields, tags, updated_at):
+    for name, value in fields.items():
+        current = getattr(post, name)
+        if name == "published_at":
+            current, value = _to_the_second(current), _to_the_second(value)
+        if current != value:
+            return False
+    if updated_at is not None and _to_the_second(post.updated_at) != _to_the_second(updated_at):
+        return False
+    return {tag.pk for tag in post.tags.all()} == {tag.pk for tag in tags}
+
+
+def _to_the_second(moment):
+    # Exported times have no microseconds; a post re-imported from its own export is unchanged.
+    return moment.replace(microsecond=0) if moment is not None else None
+
+
+def find_or_create_tag(ref):
+    """The tag with this slug (when given) or name, made when there is none."""
+    tag = None
+    if ref.slug:
+        tag = Tag.objects.filter(slug=ref.slug).first()
+    tag = tag or Tag.objects.filter(name=ref.name).first()
+    if tag is not None:
+        return tag
+    tag = Tag(name=ref.name, slug=ref.slug or unused_slug(Tag, ref.name, fallback="tag"))
+    try:
+        tag.full_clean()
+    except ValidationError as error:
+        raise ImportProblem(f"tag “{ref.name}”: {describe(error)}") from error
+    tag.save()
+    return tag
+
+
+def find_or_create_series(ref):
+    """The series with this slug, made with the title and description when there is none."""
+    series = Series.objects.filter(slug=ref.slug).first()
+    if series is not None:
+        return series
+    series = Series(title=ref.title, slug=ref.slug, description=ref.description)
+    try:
+        series.full_clean()
+    except ValidationError as error:
+        raise ImportProblem(f"series “{ref.title}”: {describe(error)}") from error
+    series.save()
+    return series
