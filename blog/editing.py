@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from blog import revisions
-from blog.forms import AutosaveForm
+from blog.forms import NESTED_TOO_DEEP, AutosaveForm
 from blog.models import BODY_MAX_LENGTH, Post, reading_minutes, unused_slug
 from blog.rendering import render_post
 from core.ratelimit import allow_request
@@ -52,7 +52,10 @@ def preview(request):
             {"error": f"The body is {len(body):,} characters; the limit is {BODY_MAX_LENGTH:,}."},
             status=400,
         )
-    rendered = render_post(body)
+    try:
+        rendered = render_post(body)
+    except RecursionError:
+        return JsonResponse({"error": NESTED_TOO_DEEP}, status=400)
     return JsonResponse(
         {
             "html": rendered.html,
@@ -86,8 +89,7 @@ def autosave(request, object_id=None):
     if not allow_request(f"blog:autosave:{request.user.pk}", AUTOSAVES_PER_MINUTE, 60):
         return _too_many("autosaves")
     data = request.POST.copy()
-    if post.pk is None and not data.get("slug"):
-        data["slug"] = unused_slug(Post, data.get("title", ""), fallback="draft")
+    data["slug"] = _autosave_slug(post, data.get("slug", ""), data.get("title", ""))
     form = AutosaveForm(data, instance=post)
     if not form.is_valid():
         errors = {field: " ".join(messages) for field, messages in form.errors.items()}
@@ -95,7 +97,10 @@ def autosave(request, object_id=None):
                             status=400)  # fmt: skip
     created = post.pk is None
     post = form.save(commit=False)
-    revisions.save_without_revision(post)
+    try:
+        revisions.save_without_revision(post)  # renders the body before writing anything
+    except RecursionError:
+        return JsonResponse({"error": "Not autosaved: " + NESTED_TOO_DEEP}, status=400)
     revisions.record(post, user=request.user, reason=revisions.AUTOSAVE, created=created)
     return JsonResponse(
         {
@@ -106,6 +111,17 @@ def autosave(request, object_id=None):
             "autosave_url": reverse("admin:blog_post_autosave", args=[post.pk]),
         }
     )
+
+
+def _autosave_slug(post, slug, title):
+    """An autosave never fails over the slug: a new post takes a free one made from the slug
+    sent (the title's, prefilled by the form) or the title; a draft keeps its own when the one
+    sent is empty or another post's."""
+    others = Post.objects.exclude(pk=post.pk) if post.pk else Post.objects.all()
+    taken = bool(slug) and others.filter(slug=slug).exists()
+    if post.pk is None:
+        return unused_slug(Post, slug or title, fallback="draft") if taken or not slug else slug
+    return post.slug if taken or not slug else slug
 
 
 def _first_error(form):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from blog.models import Post
+from blog.rendering import render_post
 
 # What each button does, by the state the post is in when the form opens. The first button is
 # the one Enter and Ctrl+S press: it never changes whether readers see the post.
@@ -15,6 +16,17 @@ BUTTONS = {
 }
 # A form sent without a button (a script, an older page) keeps the post as it is.
 KEEP = "keep"
+# Python-Markdown recurses once per level of lists or emphasis inside each other.
+NESTED_TOO_DEEP = (
+    "The body nests lists, quotes or emphasis too deeply to show; take out some levels."
+)
+
+
+def validate_renderable(body):
+    try:
+        render_post(body)
+    except RecursionError:
+        raise forms.ValidationError(NESTED_TOO_DEEP, code="too_deep") from None
 
 
 def publishing_state(post):
@@ -81,6 +93,19 @@ class PostForm(forms.ModelForm):
     def buttons(self):
         return BUTTONS[self.state]
 
+    def clean_published_at(self):
+        published_at = self.cleaned_data["published_at"]
+        current = self.instance.published_at
+        # The input shows whole minutes: a time sent back unchanged keeps its seconds.
+        if published_at and current and published_at == current.replace(second=0, microsecond=0):
+            return current
+        return published_at
+
+    def clean_body(self):
+        body = self.cleaned_data["body"]
+        validate_renderable(body)
+        return body
+
     def clean(self):
         cleaned = super().clean()
         action = self.data.get("_action", KEEP)
@@ -91,6 +116,12 @@ class PostForm(forms.ModelForm):
         if action == "schedule" and (published_at is None or published_at <= timezone.now()):
             self.add_error(
                 "published_at", "To schedule, choose a time in the future, or use Publish now."
+            )
+        if action == "update" and published_at is not None and published_at > timezone.now():
+            # Update is the first button, pressed by Ctrl+S: it never hides a live post.
+            self.add_error(
+                "published_at",
+                "A live post's time cannot be in the future; to schedule it, Unpublish it first.",
             )
         self.publish_action = action
         return cleaned
