@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
@@ -11,7 +13,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from blog import editing, revisions
+from blog import admin_import, editing, revisions
 from blog.forms import KEEP, PostForm, apply_publishing
 from blog.models import WORDS_PER_MINUTE, Post, Series, Tag
 
@@ -55,7 +57,7 @@ class PostAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["tags", "series"]
     date_hierarchy = "published_at"
-    actions = ["publish_now", "unpublish"]
+    actions = ["publish_now", "unpublish", admin_import.export_as_markdown]
     fields = PostForm.Meta.fields
     # Form fields other apps add to the publishing box (the newsletter's "email it" choice).
     publishing_fields = []
@@ -65,6 +67,11 @@ class PostAdmin(admin.ModelAdmin):
         return [
             path("preview/", editing.preview, name="blog_post_preview"),
             path("autosave/", editing.autosave, name="blog_post_autosave_new"),
+            path(
+                "import/",
+                admin_view(partial(admin_import.import_view, self)),
+                name="blog_post_import",
+            ),
             path("<path:object_id>/autosave/", editing.autosave, name="blog_post_autosave"),
             path(
                 "<path:object_id>/history/<int:history_id>/",

@@ -187,6 +187,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = str(BASE_DIR / (os.environ.get("DJANGO_STATIC_ROOT") or "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files: imports waiting for their author's go-ahead (under imports/), for now.
+MEDIA_ROOT = str(BASE_DIR / (os.environ.get("MEDIA_ROOT") or "var/media"))
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

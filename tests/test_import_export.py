@@ -654,9 +654,6 @@ def test_every_file_is_reported_before_the_command_fails(tmp_path, author):
 
 # Admin
 
-# The admin as blog/admin.py is to wire it (see tests/import_admin_urls.py).
-wired_admin = pytest.mark.urls("tests.import_admin_urls")
-
 
 @pytest.fixture
 def media_root(settings, tmp_path):
@@ -683,7 +680,6 @@ def stored_uploads(media_root):
     return sorted(path.name for path in folder.iterdir()) if folder.exists() else []
 
 
-@wired_admin
 def test_export_action_answers_a_zip_of_the_selected_posts(admin_client, make_post, time_machine):
     posts = [make_post(slug="one"), make_post(slug="two"), make_post(slug="three")]
     time_machine.move_to(datetime(2026, 3, 1, 14, 5, 9, tzinfo=UTC), tick=False)
@@ -698,7 +694,6 @@ def test_export_action_answers_a_zip_of_the_selected_posts(admin_client, make_po
     assert archive.namelist() == ["one.md", "three.md"]
 
 
-@wired_admin
 def test_import_page_shows_the_upload_form(importer_client):
     response = importer_client.get(reverse("admin:blog_post_import"))
     assert response.status_code == 200
@@ -710,7 +705,6 @@ def test_import_page_shows_the_upload_form(importer_client):
     assert "style=" not in content.split('<div id="content-main">')[1]
 
 
-@wired_admin
 def test_import_upload_shows_a_dry_run_and_keeps_the_file(importer_client, media_root):
     response = importer_client.post(reverse("admin:blog_post_import"), {"file": markdown_upload()})
     assert response.status_code == 200
@@ -722,7 +716,6 @@ def test_import_upload_shows_a_dry_run_and_keeps_the_file(importer_client, media
     assert len(stored_uploads(media_root)) == 1
 
 
-@wired_admin
 def test_import_confirm_imports_the_kept_file_and_removes_it(importer_client, media_root):
     url = reverse("admin:blog_post_import")
     token = importer_client.post(url, {"file": markdown_upload()}).context["token"]
@@ -737,7 +730,6 @@ def test_import_confirm_imports_the_kept_file_and_removes_it(importer_client, me
     assert stored_uploads(media_root) == []
 
 
-@wired_admin
 def test_import_confirm_twice_imports_once(importer_client, media_root):
     url = reverse("admin:blog_post_import")
     token = importer_client.post(url, {"file": markdown_upload()}).context["token"]
@@ -746,7 +738,6 @@ def test_import_confirm_twice_imports_once(importer_client, media_root):
     assert "This upload has expired or was already imported" in response.content.decode()
 
 
-@wired_admin
 def test_import_token_of_another_user_imports_nothing(importer_client, media_root, admin_client):
     url = reverse("admin:blog_post_import")
     token = importer_client.post(url, {"file": markdown_upload()}).context["token"]
@@ -755,7 +746,6 @@ def test_import_token_of_another_user_imports_nothing(importer_client, media_roo
     assert not Post.objects.exists()
 
 
-@wired_admin
 def test_import_token_expires_after_an_hour(importer_client, media_root, time_machine):
     time_machine.move_to(datetime(2026, 1, 1, 12, tzinfo=UTC), tick=False)
     url = reverse("admin:blog_post_import")
@@ -766,7 +756,6 @@ def test_import_token_expires_after_an_hour(importer_client, media_root, time_ma
     assert not Post.objects.exists()
 
 
-@wired_admin
 def test_import_upload_reports_errors_without_a_confirm_button(importer_client, media_root):
     response = importer_client.post(
         reverse("admin:blog_post_import"), {"file": markdown_upload(title=None)}
@@ -777,7 +766,6 @@ def test_import_upload_reports_errors_without_a_confirm_button(importer_client, 
     assert stored_uploads(media_root) == []
 
 
-@wired_admin
 def test_import_of_a_ghost_export_is_chosen_by_extension(importer_client, media_root):
     upload = SimpleUploadedFile("ghost.json", GHOST_EXPORT.read_bytes())
     response = importer_client.post(reverse("admin:blog_post_import"), {"file": upload})
@@ -789,7 +777,6 @@ def test_import_of_a_ghost_export_is_chosen_by_extension(importer_client, media_
     assert Post.objects.count() == 3
 
 
-@wired_admin
 def test_import_upload_removes_uploads_never_confirmed_after_an_hour(importer_client, media_root):
     url = reverse("admin:blog_post_import")
     importer_client.post(url, {"file": markdown_upload()})
@@ -804,7 +791,6 @@ def test_import_upload_removes_uploads_never_confirmed_after_an_hour(importer_cl
     assert forgotten not in uploads
 
 
-@wired_admin
 def test_import_upload_over_the_limit_is_refused(importer_client, media_root):
     upload = SimpleUploadedFile("big.zip", b"\0" * (21 * MEGABYTE))
     response = importer_client.post(reverse("admin:blog_post_import"), {"file": upload})
@@ -812,21 +798,18 @@ def test_import_upload_over_the_limit_is_refused(importer_client, media_root):
     assert stored_uploads(media_root) == []
 
 
-@wired_admin
 def test_import_upload_of_another_kind_of_file_is_refused(importer_client, media_root):
     upload = SimpleUploadedFile("notes.txt", b"hello")
     response = importer_client.post(reverse("admin:blog_post_import"), {"file": upload})
     assert "Choose a .md, .zip or .json file." in response.content.decode()
 
 
-@wired_admin
 def test_import_page_is_forbidden_to_staff_who_may_not_add_and_change_posts(staff_client):
     assert staff_client.get(reverse("admin:blog_post_import")).status_code == 403
     response = staff_client.post(reverse("admin:blog_post_import"), {"file": markdown_upload()})
     assert response.status_code == 403
 
 
-@wired_admin
 def test_import_page_sends_non_staff_to_the_login(client, django_user_model):
     client.force_login(django_user_model.objects.create_user("reader"))
     response = client.get(reverse("admin:blog_post_import"))
@@ -835,7 +818,6 @@ def test_import_page_sends_non_staff_to_the_login(client, django_user_model):
 
 
 @needs_chromium
-@wired_admin
 @pytest.mark.django_db(transaction=True)
 def test_import_page_works_on_a_phone_under_the_sites_csp(live_server, client, media_root):
     user = get_user_model().objects.create_user("writer", is_staff=True)
