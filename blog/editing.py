@@ -14,9 +14,9 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from blog import revisions
-from blog.forms import NESTED_TOO_DEEP, AutosaveForm
+from blog.forms import AutosaveForm
 from blog.models import BODY_MAX_LENGTH, Post, reading_minutes, unused_slug
-from blog.rendering import render_post
+from blog.rendering import MarkdownTooDeep, render_post
 from core.ratelimit import allow_request
 
 # A preview follows each pause in typing, an autosave each few seconds of it; these are far above
@@ -54,8 +54,8 @@ def preview(request):
         )
     try:
         rendered = render_post(body)
-    except RecursionError:
-        return JsonResponse({"error": NESTED_TOO_DEEP}, status=400)
+    except MarkdownTooDeep as error:
+        return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse(
         {
             "html": rendered.html,
@@ -97,10 +97,7 @@ def autosave(request, object_id=None):
                             status=400)  # fmt: skip
     created = post.pk is None
     post = form.save(commit=False)
-    try:
-        revisions.save_without_revision(post)  # renders the body before writing anything
-    except RecursionError:
-        return JsonResponse({"error": "Not autosaved: " + NESTED_TOO_DEEP}, status=400)
+    revisions.save_without_revision(post)
     revisions.record(post, user=request.user, reason=revisions.AUTOSAVE, created=created)
     return JsonResponse(
         {

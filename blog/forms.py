@@ -4,7 +4,6 @@ from django import forms
 from django.utils import timezone
 
 from blog.models import Post
-from blog.rendering import render_post
 
 # What each button does, by the state the post is in when the form opens. The first button is
 # the one Enter and Ctrl+S press: it never changes whether readers see the post.
@@ -16,17 +15,6 @@ BUTTONS = {
 }
 # A form sent without a button (a script, an older page) keeps the post as it is.
 KEEP = "keep"
-# Python-Markdown recurses once per level of lists or emphasis inside each other.
-NESTED_TOO_DEEP = (
-    "The body nests lists, quotes or emphasis too deeply to show; take out some levels."
-)
-
-
-def validate_renderable(body):
-    try:
-        render_post(body)
-    except RecursionError:
-        raise forms.ValidationError(NESTED_TOO_DEEP, code="too_deep") from None
 
 
 def publishing_state(post):
@@ -99,12 +87,10 @@ class PostForm(forms.ModelForm):
         # The input shows whole minutes: a time sent back unchanged keeps its seconds.
         if published_at and current and published_at == current.replace(second=0, microsecond=0):
             return current
+        # Emptied on a live post: it stays where it is in the listing rather than jumping to now.
+        if published_at is None and self.state == "live":
+            return current
         return published_at
-
-    def clean_body(self):
-        body = self.cleaned_data["body"]
-        validate_renderable(body)
-        return body
 
     def clean(self):
         cleaned = super().clean()

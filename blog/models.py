@@ -3,6 +3,7 @@ import math
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
+from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Prefetch, Q
 from django.urls import reverse
@@ -11,7 +12,7 @@ from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from blog import search
-from blog.rendering import render_post
+from blog.rendering import MarkdownTooDeep, render_post
 from core import page_cache
 
 WORDS_PER_MINUTE = 230
@@ -181,6 +182,7 @@ class Post(models.Model):
 
     # Everything `render()` derives from the body.
     RENDERED_FIELDS = ("body_html", "toc_html", "body_text", "reading_time")
+    _rendered_body = None  # the body those fields were last rendered from in this instance
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -205,7 +207,8 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        self.render()
+        if self._rendered_body != self.body:
+            self.render()
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
         super().save(*args, **kwargs)
@@ -217,10 +220,20 @@ class Post(models.Model):
     def get_absolute_url(self):
         return reverse("blog:post_detail", kwargs={"slug": self.slug})
 
+    def clean(self):
+        super().clean()
+        # Rendered here so that a body that cannot be rendered is a form error, not a failed
+        # save; save() then uses this rendering instead of making it again.
+        try:
+            self.render()
+        except MarkdownTooDeep as error:
+            raise ValidationError({"body": str(error)}) from None
+
     def render(self):
         """Derive the stored fields from the Markdown body: its sanitized HTML, its table of
         contents, its plain text for search, and its reading time."""
         rendered = render_post(self.body)
+        self._rendered_body = self.body
         self.body_html, self.toc_html, self.body_text = (
             rendered.html,
             rendered.toc_html,

@@ -51,6 +51,16 @@ MARKDOWN_EXTENSION_CONFIGS = {
 TOC_MIN_HEADINGS = 3
 
 
+class MarkdownTooDeep(ValueError):
+    """Python-Markdown recurses once per level of lists, quotes or emphasis inside each other;
+    thousands of levels exhaust Python's stack. Said to the author instead of failing."""
+
+    def __init__(self):
+        super().__init__(
+            "The body nests lists, quotes or emphasis too deeply to show; take out some levels."
+        )
+
+
 @dataclass(frozen=True)
 class RenderedPost:
     html: str
@@ -64,13 +74,17 @@ def render_markdown(text: str) -> str:
 
 
 def render_post(text: str) -> RenderedPost:
-    """The body's safe HTML, its table of contents (also safe) and its plain text."""
+    """The body's safe HTML, its table of contents (also safe) and its plain text.
+    Raises MarkdownTooDeep for a body nested beyond what the renderer can follow."""
     converter = markdown.Markdown(
         extensions=MARKDOWN_EXTENSIONS,
         extension_configs=MARKDOWN_EXTENSION_CONFIGS,
         output_format="html",
     )
-    body_html = _sanitize(converter.convert(text))
+    try:
+        body_html = _sanitize(converter.convert(text))
+    except RecursionError:
+        raise MarkdownTooDeep from None
     toc_html = ""
     if _count_headings(converter.toc_tokens) >= TOC_MIN_HEADINGS:
         toc_html = _sanitize(converter.toc)

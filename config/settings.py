@@ -187,6 +187,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = str(BASE_DIR / (os.environ.get("DJANGO_STATIC_ROOT") or "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# A post body at its limit (250,000 characters) of emoji is about 3 MB once form-encoded.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
 # Uploaded files: imports waiting for their author's go-ahead (under imports/), for now.
 MEDIA_ROOT = str(BASE_DIR / (os.environ.get("MEDIA_ROOT") or "var/media"))
 MEDIA_URL = "media/"

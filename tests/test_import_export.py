@@ -230,6 +230,19 @@ def test_import_reads_one_file(tmp_path, author):
     assert "<h1" in post.body_html
 
 
+def test_import_of_a_body_nested_too_deep_for_the_renderer_is_an_error(tmp_path, author):
+    write_md(tmp_path, "deep.md", valid_front_matter(), body="- " * 3_000 + "deep\n")
+
+    lines, error = run("import_posts", tmp_path)
+
+    assert lines[0] == (
+        "deep.md: error: body: The body nests lists, quotes or emphasis too deeply to show; "
+        "take out some levels."
+    )
+    assert error is not None
+    assert not Post.objects.exists()
+
+
 def test_import_updates_the_post_with_the_same_slug(tmp_path, make_post):
     post = make_post(slug="kept", title="Old title")
     write_md(tmp_path, "file-name.md", valid_front_matter(slug="kept", title="New title"))
