@@ -7,7 +7,8 @@
   var PREVIEW_DELAY = 400;
   var AUTOSAVE_DELAY = 3000;
   var LOCAL_COPY_DELAY = 800;
-  var SPLIT_MIN_WIDTH = 900;
+  // Side by side from this width of the editor: a 1280 px window has it beside the publishing column.
+  var SPLIT_MIN_WIDTH = 800;
   var INDENT = "    ";
   var TEXT_FIELDS = ["title", "slug", "summary", "body"];
 
@@ -191,7 +192,7 @@
       ? '<nav class="post-toc" aria-labelledby="toc-heading"><h2 id="toc-heading" class="post-toc__heading">Contents</h2>' + result.toc_html + "</nav>"
       : "";
     return '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Preview</title>' +
-      '<link rel="stylesheet" href="' + stylesheet + '"></head><body><main class="site-main">' +
+      '<link rel="stylesheet" href="' + stylesheet + '"></head><body><main class="wrap">' +
       '<article class="post">' + toc + '<div class="post-body prose">' + result.html + "</div></article></main></body></html>";
   }
 
