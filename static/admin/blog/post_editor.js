@@ -303,7 +303,8 @@
         autosaveUrl = result.json.autosave_url;
         form.action = result.json.change_url;
         history.replaceState(null, "", result.json.change_url);
-        if (field("slug") && !field("slug").value) field("slug").value = result.json.slug;
+        // The server may have taken another slug than the one typed (that one was in use).
+        if (field("slug")) field("slug").value = result.json.slug;
         saved.slug = field("slug") ? field("slug").value : "";
       }
       savedNote.textContent = "· Saved " + result.json.saved_at;
