@@ -13,8 +13,6 @@ import re
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import strip_tags
 from django.utils.text import Truncator, slugify
 from markdownify import markdownify
@@ -170,16 +168,11 @@ def _moment(post, key):
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, tz=UTC)
-    moment = None
-    if isinstance(value, str):
-        try:
-            moment = parse_datetime(value.strip())
-        except ValueError:
-            moment = None
+    # Ghost keeps its times in UTC.
+    moment = portability.parse_moment(value, naive_zone=UTC)
     if moment is None:
         raise ImportProblem(f"its {key} “{value}” is not a date and time")
-    # Ghost keeps its times in UTC.
-    return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
+    return moment
 
 
 def html_to_markdown(html):

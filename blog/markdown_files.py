@@ -36,7 +36,6 @@ from pathlib import PurePosixPath
 
 import yaml
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 from frontmatter.default_handlers import YAMLHandler
 
@@ -300,17 +299,12 @@ def _moment(fields, name):
     value = fields.get(name)
     if value is None:
         return None
-    moment = value if isinstance(value, datetime) else None
-    if isinstance(value, str):
-        try:
-            moment = parse_datetime(value.strip())
-        except ValueError:
-            moment = None
+    moment = portability.parse_moment(value)
     if moment is None:
         raise ImportProblem(
             f"{name} “{value}” is not a date and time such as 2025-01-31T09:00:00+00:00"
         )
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    return moment
 
 
 def _tags(value):

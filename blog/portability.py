@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import DatabaseError, models, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from blog import revisions
 from blog.models import Post, Series, Tag, unused_slug
@@ -152,6 +154,20 @@ def _import_entry(entry, user):
         message = " ".join(str(error).split())
         return FileResult(entry.name, ERROR, f"the database refused it: {message}")
     return FileResult(entry.name, outcome)
+
+
+def parse_moment(value, *, naive_zone=None):
+    """A datetime, or an ISO 8601 string, as an aware datetime; None when it is neither. A time
+    without an offset is in `naive_zone` (default: the site's time zone)."""
+    moment = value if isinstance(value, datetime) else None
+    if isinstance(value, str):
+        try:
+            moment = parse_datetime(value.strip())
+        except ValueError:
+            moment = None
+    if moment is None or not timezone.is_naive(moment):
+        return moment
+    return timezone.make_aware(moment, naive_zone)
 
 
 def describe(error):
