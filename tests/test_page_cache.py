@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from blog.models import Post
 from newsletter.models import Subscriber
+from tests.post_forms import post_form_data
 
 DRAFT = Post.Status.DRAFT
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -130,25 +131,9 @@ def vary(response):
     return {part.strip().lower() for part in response.get("Vary", "").split(",")}
 
 
-def admin_form_data(post, **changes):
-    published_at = post.published_at and timezone.localtime(post.published_at)
-    return {
-        "title": post.title,
-        "slug": post.slug,
-        "summary": post.summary,
-        "body": post.body,
-        "published_at": published_at.strftime("%Y-%m-%dT%H:%M") if published_at else "",
-        "author": post.author_id,
-        "tags": [tag.pk for tag in post.tags.all()],
-        "series": post.series_id or "",
-        "series_part": post.series_part or "",
-        **changes,
-    }
-
-
 def change_in_admin(admin_client, post, **changes):
     url = reverse("admin:blog_post_change", args=[post.pk])
-    response = admin_client.post(url, admin_form_data(post, **changes))
+    response = admin_client.post(url, post_form_data(post, **changes))
     assert response.status_code == 302, response.context["adminform"].form.errors
 
 

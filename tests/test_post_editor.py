@@ -17,6 +17,7 @@ from blog import editing, revisions
 from blog.models import BODY_MAX_LENGTH, Post
 from blog.rendering import MarkdownTooDeep
 from newsletter.models import Delivery, NewsletterIssue, PlannedSend
+from tests.post_forms import form_time, post_form_data
 from tests.test_rendering_xss import find_xss_problems
 
 FORM_ENCODED = "application/x-www-form-urlencoded"
@@ -69,36 +70,20 @@ def change_url(post):
     return reverse("admin:blog_post_change", args=[post.pk])
 
 
-def local_time(moment):
-    """A time as the form's datetime-local input writes it."""
-    return f"{timezone.localtime(moment):%Y-%m-%dT%H:%M}"
-
-
 def form_data(post=None, **overrides):
     """What the post form sends: the post's current values, or a new post's."""
-    if post is None:
-        data = {
-            "title": "Written in the editor",
-            "slug": "written-in-the-editor",
-            "summary": "A post written in the editor.",
-            "body": "## Hello\n\nFrom the **editor**.",
-            "published_at": "",
-            "series": "",
-            "series_part": "",
-        }
-    else:
-        data = {
-            "title": post.title,
-            "slug": post.slug,
-            "summary": post.summary,
-            "body": post.body,
-            "published_at": local_time(post.published_at) if post.published_at else "",
-            "author": post.author_id,
-            "tags": [tag.pk for tag in post.tags.all()],
-            "series": post.series_id or "",
-            "series_part": post.series_part or "",
-        }
-    return {**data, **overrides}
+    if post is not None:
+        return post_form_data(post, **overrides)
+    return {
+        "title": "Written in the editor",
+        "slug": "written-in-the-editor",
+        "summary": "A post written in the editor.",
+        "body": "## Hello\n\nFrom the **editor**.",
+        "published_at": "",
+        "series": "",
+        "series_part": "",
+        **overrides,
+    }
 
 
 def no_email_queued():
@@ -565,7 +550,7 @@ def test_publish_now_makes_a_new_post_public(admin_client, admin_user, client, c
 
 def test_publish_now_replaces_a_future_time_with_now(admin_client, make_post, clock):
     draft = make_post(status=Post.Status.DRAFT)
-    change_post(admin_client, draft, "publish", published_at=local_time(NOON + timedelta(days=3)))
+    change_post(admin_client, draft, "publish", published_at=form_time(NOON + timedelta(days=3)))
     draft.refresh_from_db()
     assert draft.published_at == NOON
     assert draft.is_public
@@ -573,7 +558,7 @@ def test_publish_now_replaces_a_future_time_with_now(admin_client, make_post, cl
 
 def test_publish_now_keeps_a_past_time(admin_client, make_post, clock):
     draft = make_post(status=Post.Status.DRAFT)
-    change_post(admin_client, draft, "publish", published_at=local_time(NOON - timedelta(days=3)))
+    change_post(admin_client, draft, "publish", published_at=form_time(NOON - timedelta(days=3)))
     draft.refresh_from_db()
     assert draft.published_at == NOON - timedelta(days=3)
     assert draft.is_public
@@ -589,7 +574,7 @@ def test_publish_now_makes_a_scheduled_post_public_now(admin_client, make_post, 
 def test_schedule_hides_a_post_until_its_time(admin_client, admin_user, client, clock):
     when = NOON + timedelta(hours=2)
     response = add_post(
-        admin_client, "schedule", author=admin_user.pk, published_at=local_time(when)
+        admin_client, "schedule", author=admin_user.pk, published_at=form_time(when)
     )
     assert response.status_code == 302
     post = Post.objects.get()
@@ -632,7 +617,7 @@ def test_schedule_of_a_new_post_without_a_time_saves_nothing(admin_client, admin
 def test_schedule_moves_a_scheduled_posts_time(admin_client, make_post, clock):
     post = make_post(published_at=NOON + timedelta(days=1))
     later = NOON + timedelta(days=2)
-    change_post(admin_client, post, "schedule", published_at=local_time(later))
+    change_post(admin_client, post, "schedule", published_at=form_time(later))
     post.refresh_from_db()
     assert (post.published_at, post.is_scheduled) == (later, True)
 
@@ -681,7 +666,7 @@ def test_update_with_a_future_time_is_a_form_error_and_keeps_the_post_live(
     admin_client, make_post, clock
 ):
     post = make_post(published_at=NOON - timedelta(days=1))
-    later = local_time(NOON + timedelta(days=1))
+    later = form_time(NOON + timedelta(days=1))
     response = change_post(admin_client, post, "update", published_at=later, body="Changed.")
     assert response.status_code == 200
     assert "A live post&#x27;s time cannot be in the future" in response.content.decode()

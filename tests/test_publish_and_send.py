@@ -16,6 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from blog.models import Post
 from newsletter import post_admin, tasks
 from newsletter.models import Delivery, NewsletterIssue, PlannedSend, Subscriber
+from tests.post_forms import form_time, post_form_data
 
 ADD_URL = reverse("admin:blog_post_add")
 POSTS_URL = reverse("admin:blog_post_changelist")
@@ -58,25 +59,9 @@ def later(**delta):
     return (timezone.now() + timedelta(**delta)).replace(second=0, microsecond=0)
 
 
-def form_time(moment):
-    return f"{timezone.localtime(moment):%Y-%m-%dT%H:%M}"
-
-
 def post_form(post, action, *, email=False, **changes):
     """What the post form sends for `post` when `action`'s button is pressed."""
-    data = {
-        "title": post.title,
-        "slug": post.slug,
-        "summary": post.summary,
-        "body": post.body,
-        "published_at": form_time(post.published_at) if post.published_at else "",
-        "author": post.author_id,
-        "tags": [tag.pk for tag in post.tags.all()],
-        "series": post.series_id or "",
-        "series_part": post.series_part or "",
-        "_action": action,
-        **changes,
-    }
+    data = post_form_data(post, _action=action, **changes)
     if email:
         data["email_subscribers"] = "on"
     return data
