@@ -207,6 +207,10 @@
   function renderPreview() {
     if (!previewShown) return;
     var number = ++previewNumber;
+    if (!body.value.trim()) {
+      frame.srcdoc = previewDocument({ html: "<p><em>Nothing to preview yet: the body is empty.</em></p>", toc_html: "" });
+      return;
+    }
     post(editor.dataset.previewUrl, { body: body.value }).then(function (result) {
       if (number !== previewNumber) return;
       if (!result.ok) {
