@@ -33,7 +33,7 @@ TEMPLATE = "admin/blog/post/import.html"
 
 @admin.action(description="Export as Markdown (.zip)")
 def export_as_markdown(modeladmin, request, queryset):
-    posts = queryset.select_related("author", "series").prefetch_related("tags").order_by("slug")
+    posts = markdown_files.exported_posts(posts=queryset)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
     response = HttpResponse(markdown_files.export_zip(posts), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="posts-{stamp}.zip"'

@@ -69,7 +69,6 @@ class PostForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.state = publishing_state(self.instance)
         zone = timezone.get_current_timezone_name()
-        self.time_zone = zone
         self.fields[
             "published_at"
         ].help_text = (

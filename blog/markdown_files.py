@@ -57,11 +57,12 @@ YAML_LINE_WIDTH = 100_000
 # Export
 
 
-def exported_posts(slugs=None):
-    posts = Post.objects.select_related("author", "series").prefetch_related("tags")
+def exported_posts(slugs=None, *, posts=None):
+    """What an export writes, in slug order: `posts` (default: all), or those of `slugs`."""
+    posts = Post.objects.all() if posts is None else posts
     if slugs:
         posts = posts.filter(slug__in=slugs)
-    return posts.order_by("slug")
+    return posts.select_related("author", "series").prefetch_related("tags").order_by("slug")
 
 
 def export_text(post):

@@ -43,11 +43,23 @@ class PostGroupQuerySet(models.QuerySet):
         return self.filter(posts__in=Post.objects.published())
 
 
+class TagQuerySet(PostGroupQuerySet):
+    def find_or_create(self, name, slug=None):
+        """The tag with this slug (when given) or name; made, and validated, when there is none
+        (ValidationError when the name or slug will not do)."""
+        tag = (slug and self.filter(slug=slug).first()) or self.filter(name=name).first()
+        if tag is None:
+            tag = Tag(name=name, slug=slug or unused_slug(Tag, name, fallback="tag"))
+            tag.full_clean()
+            tag.save()
+        return tag
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=50, unique=True)
     slug = models.SlugField(max_length=50, unique=True)
 
-    objects = PostGroupQuerySet.as_manager()
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

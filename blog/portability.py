@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from blog import revisions
-from blog.models import Post, Series, Tag, unused_slug
+from blog.models import Post, Series, Tag
 
 # The most an upload, a zip once unpacked, or any one file may hold.
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
@@ -260,20 +260,10 @@ def _to_the_second(moment):
 
 
 def find_or_create_tag(ref):
-    """The tag with this slug (when given) or name, made when there is none."""
-    tag = None
-    if ref.slug:
-        tag = Tag.objects.filter(slug=ref.slug).first()
-    tag = tag or Tag.objects.filter(name=ref.name).first()
-    if tag is not None:
-        return tag
-    tag = Tag(name=ref.name, slug=ref.slug or unused_slug(Tag, ref.name, fallback="tag"))
     try:
-        tag.full_clean()
+        return Tag.objects.find_or_create(ref.name, ref.slug)
     except ValidationError as error:
         raise ImportProblem(f"tag “{ref.name}”: {describe(error)}") from error
-    tag.save()
-    return tag
 
 
 def find_or_create_series(ref):

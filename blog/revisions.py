@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from blog.models import Post, Series, Tag, post_history, unused_slug
+from blog.models import Post, Series, Tag, post_history
 
 AUTOSAVE = "Autosave"
 # Autosaves come every few seconds of typing; the rest of a post's revisions are all kept.
@@ -57,8 +57,9 @@ def record(post, *, user, reason="", created=False):
 
 def prune_autosaves(post):
     autosaves = post.history.filter(history_change_reason=AUTOSAVE)
-    old = autosaves.order_by("-history_date", "-history_id").values("history_id")[AUTOSAVES_KEPT:]
-    post.history.filter(history_id__in=list(old.values_list("history_id", flat=True))).delete()
+    newest_first = autosaves.order_by("-history_date", "-history_id")
+    old = list(newest_first.values_list("history_id", flat=True)[AUTOSAVES_KEPT:])
+    post.history.filter(history_id__in=old).delete()
 
 
 def revisions_of(post):
@@ -89,13 +90,7 @@ def restore(post, revision, *, user):
 
 def tags_named(names):
     """The tags with these names; one deleted since is made again."""
-    tags = []
-    for name in names:
-        tag = Tag.objects.filter(name=name).first()
-        if tag is None:
-            tag = Tag.objects.create(name=name, slug=unused_slug(Tag, name, fallback="tag"))
-        tags.append(tag)
-    return tags
+    return [Tag.objects.find_or_create(name) for name in names]
 
 
 @dataclass(frozen=True)

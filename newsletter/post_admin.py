@@ -60,6 +60,13 @@ def preview_subscriber(user):
     return Subscriber(pk=0, email=user.email or "you@example.com")
 
 
+def preview_message(post, user, *, test=False):
+    """The email of `post` as a subscriber would get it, addressed to `user` in their place."""
+    return emails.issue_message(
+        issues.issue_content(post, user=user), preview_subscriber(user), test=test
+    )
+
+
 class PostWithNewsletterAdmin(PostAdmin):
     form = PostWithNewsletterForm
     change_form_template = "admin/newsletter/post_change_form.html"
@@ -156,9 +163,7 @@ class PostWithNewsletterAdmin(PostAdmin):
 
     def email_preview_view(self, request, object_id):
         post = self._post_for_email(request, object_id)
-        message = emails.issue_message(
-            issues.issue_content(post, user=request.user), preview_subscriber(request.user)
-        )
+        message = preview_message(post, request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": f"The email of “{post}”",
@@ -177,10 +182,7 @@ class PostWithNewsletterAdmin(PostAdmin):
 
     def email_html_view(self, request, object_id):
         post = self._post_for_email(request, object_id)
-        message = emails.issue_message(
-            issues.issue_content(post, user=request.user), preview_subscriber(request.user)
-        )
-        html, _ = message.alternatives[0]
+        html, _ = preview_message(post, request.user).alternatives[0]
         response = HttpResponse(html, content_type="text/html; charset=utf-8")
         response["Content-Security-Policy"] = EMAIL_PREVIEW_POLICY
         return response
@@ -202,11 +204,7 @@ class PostWithNewsletterAdmin(PostAdmin):
                 request, "That is enough test copies for this hour; try later.", messages.ERROR
             )
             return HttpResponseRedirect(back)
-        message = emails.issue_message(
-            issues.issue_content(post, user=request.user),
-            preview_subscriber(request.user),
-            test=True,
-        )
+        message = preview_message(post, request.user, test=True)
         try:
             message.send()
         except Exception as error:  # the mail server's own words help the author most
