@@ -452,6 +452,7 @@ EDITOR_PAGES = {
         lambda post: reverse("admin:blog_post_email_preview", args=[post.pk]),
         ".email-preview",
     ),
+    "import": (lambda post: reverse("admin:blog_post_import"), "#content-main"),
 }
 # Django's autocomplete widget (select2) fails three axe rules of its own: its tag search box has
 # no label ("label"), its list of chosen tags holds more than list items ("list"), and its empty
@@ -550,3 +551,11 @@ def test_phone_form_fits_the_width_and_every_control_is_reachable(sign_in, draft
     assert outside == []
     page.get_by_role("button", name="Save draft").scroll_into_view_if_needed()
     assert box_in_viewport(page, page.get_by_role("button", name="Save draft"))
+
+
+@pytest.mark.parametrize("name", EDITOR_PAGES)
+def test_editor_page_fits_a_320_px_screen(sign_in, post_with_revisions, name):
+    url, _ = EDITOR_PAGES[name]
+    author = sign_in(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    page = author.open(url(post_with_revisions))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
