@@ -190,13 +190,33 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # A post body at its limit (250,000 characters) of emoji is about 3 MB once form-encoded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
-# Uploaded files: imports waiting for their author's go-ahead (under imports/), for now.
+# Uploaded files: images (under images/ and cards/) and imports waiting for their author's
+# go-ahead (under imports/). On local disk unless S3_BUCKET is set.
 MEDIA_ROOT = str(BASE_DIR / (os.environ.get("MEDIA_ROOT") or "var/media"))
-MEDIA_URL = "media/"
+# Images are linked from here. The application serves /media/ itself, from local disk or from
+# the bucket; a CDN or a public bucket in front of the files is named by S3_PUBLIC_BASE_URL.
+MEDIA_URL = (os.environ.get("S3_PUBLIC_BASE_URL") or "/media").rstrip("/") + "/"
+MAX_IMAGE_UPLOAD_MB = int(os.environ.get("MAX_IMAGE_UPLOAD_MB", "10"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+if S3_BUCKET := os.environ.get("S3_BUCKET", ""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            # Objects stay private: pages link to MEDIA_URL, never to signed, expiring URLs.
+            "default_acl": None,
+            "querystring_auth": False,
+            # MinIO and other S3-compatible servers at an endpoint URL want bucket-in-path URLs.
+            "addressing_style": "path" if os.environ.get("S3_ENDPOINT_URL") else None,
+        },
+    }
 
 SITE_NAME = os.environ.get("SITE_NAME", "Blog")
 SITE_TAGLINE = os.environ.get(
