@@ -1,6 +1,6 @@
-/* The post editor: live preview, autosave, word count, keyboard help and a guard against leaving
-   with unsaved work. Everything here is an enhancement: without it the form is a plain form that
-   saves with its buttons. No inline script and no eval, so the admin's strict CSP holds. */
+/* The post editor: live preview, autosave, word count, keyboard help, images dropped, pasted or
+   picked, and a guard against leaving with unsaved work. Everything here is an enhancement:
+   without it the form is a plain form that saves with its buttons. No inline script and no eval, so the admin's strict CSP holds. */
 (function () {
   "use strict";
 
@@ -113,7 +113,11 @@
   var escaped = false;
   function replaceSelection(text, selectStart, selectEnd) {
     body.focus();
-    if (!document.execCommand || !document.execCommand("insertText", false, text)) {
+    // execCommand keeps the browser's undo history, but types into whatever has the focus: the
+    // body, unless it is hidden (the Preview tab on a phone).
+    var typed = document.activeElement === body && document.execCommand &&
+      document.execCommand("insertText", false, text);
+    if (!typed) {
       body.setRangeText(text, body.selectionStart, body.selectionEnd, "end");
     }
     if (selectStart !== undefined) body.setSelectionRange(selectStart, selectEnd);
@@ -376,6 +380,221 @@
       storage().removeItem(storageKey);
       banner.hidden = true;
       body.focus();
+    });
+  }
+
+  /* Images: dropped on the body, pasted into it, or picked in the "Add image" panel. Each is
+     uploaded on its own, one after another, and its Markdown goes in at the cursor with the
+     placeholder alt text selected, for the author to type over. The server refuses to publish a
+     post whose image still has the placeholder, so leaving it there is safe. */
+  var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
+  var imageUploadUrl = editor.dataset.imageUploadUrl;
+  var imageNote = editor.querySelector("[data-editor-image-note]");
+  var imageToggle = editor.querySelector("[data-editor-image-toggle]");
+  var imagePanel = editor.querySelector("[data-editor-image-panel]");
+  var imageFile = editor.querySelector("[data-editor-image-file]");
+  var imageAlt = editor.querySelector("[data-editor-image-alt]");
+  var imageDecorative = editor.querySelector("[data-editor-image-decorative]");
+  var imageUpload = editor.querySelector("[data-editor-image-upload]");
+  var dropCue = editor.querySelector("[data-editor-drop-cue]");
+  var uploads = Promise.resolve();
+
+  function showImageNote(text, isError) {
+    imageNote.textContent = text;
+    imageNote.classList.toggle("post-editor__image-note--error", Boolean(isError));
+  }
+
+  function isImage(file) {
+    return IMAGE_TYPES.indexOf(file.type) !== -1;
+  }
+
+  /* Where the image a batch inserted last now ends: the occurrence of its "](url)" nearest to
+     where it was put, since the author may have typed meanwhile. -1 when it is gone. */
+  function endOfImage(image) {
+    var value = body.value;
+    var best = -1;
+    for (var at = value.indexOf(image.tail); at !== -1; at = value.indexOf(image.tail, at + 1)) {
+      if (best === -1 || Math.abs(at - image.tailAt) < Math.abs(best - image.tailAt)) best = at;
+    }
+    return best === -1 ? -1 : best + image.tail.length;
+  }
+
+  /* The first image of a batch replaces the selection, its alt text selected when it is still to
+     be written; each next one follows the one before, in a paragraph of its own, and the author's
+     cursor stays where it is. Inserting goes through the same input handling as typing. */
+  function insertImage(result, batch) {
+    if (writePane.hidden) selectTab("editor-write");
+    var markdown = result.markdown;
+    var altEnd = markdown.lastIndexOf("](");
+    var after = batch.last ? endOfImage(batch.last) : -1;
+    if (after === -1) {
+      var start = body.selectionStart;
+      batch.altSelected = !result.alt_text && altEnd > 2;
+      if (batch.altSelected) replaceSelection(markdown, start + 2, start + altEnd);
+      else replaceSelection(markdown);
+      batch.last = { tail: markdown.slice(altEnd), tailAt: start + altEnd };
+      return;
+    }
+    var text = "\n\n" + markdown;
+    var selectionStart = body.selectionStart;
+    var selectionEnd = body.selectionEnd;
+    function moved(position) { return position > after ? position + text.length : position; }
+    body.setSelectionRange(after, after);
+    replaceSelection(text, moved(selectionStart), moved(selectionEnd));
+    batch.last = { tail: markdown.slice(altEnd), tailAt: after + 2 + altEnd };
+  }
+
+  function uploadImage(file, options, batch) {
+    showImageNote("Uploading " + file.name + "…");
+    var values = { file: file };
+    if (options.altText) values.alt_text = options.altText;
+    if (options.decorative) values.decorative = "1";
+    return post(imageUploadUrl, values).then(function (result) {
+      if (!result.ok || !result.json.markdown) {
+        var reason = result.json.error || "the server answered " + result.status + ".";
+        batch.errors.push(file.name + " was not added: " + reason);
+        return;
+      }
+      insertImage(result.json, batch);
+      batch.added.push(result.json.name || file.name);
+    }).catch(function () {
+      batch.errors.push(file.name + " was not added: the server could not be reached. Your text is still here.");
+    });
+  }
+
+  /* Uploads files in turn, after any still going; resolves to what happened to them. */
+  function uploadImages(files, options) {
+    var batch = { last: null, added: [], errors: [], altSelected: false };
+    files.forEach(function (file) {
+      if (!isImage(file)) {
+        batch.errors.push(file.name + " was not added: only JPEG, PNG, WebP and GIF images can be.");
+        return;
+      }
+      uploads = uploads.then(function () { return uploadImage(file, options || {}, batch); });
+    });
+    uploads = uploads.then(function () {
+      if (batch.errors.length) showImageNote(batch.errors.join(" "), true);
+      else if (batch.added.length > 1) showImageNote("Added " + batch.added.length + " images.");
+      else if (batch.added.length) {
+        showImageNote("Added " + batch.added[0] + (batch.altSelected ? ": type its alt text over the selected words." : "."));
+      }
+      return batch;
+    });
+    return uploads;
+  }
+
+  function hasFiles(event) {
+    var types = event.dataTransfer && event.dataTransfer.types;
+    return Boolean(types) && Array.prototype.indexOf.call(types, "Files") !== -1;
+  }
+
+  function showDropCue(shown) {
+    dropCue.hidden = !shown;
+    writePane.classList.toggle("post-editor__write--drop", shown);
+  }
+
+  function filesOf(data) {
+    var files = Array.prototype.slice.call(data.files || []);
+    if (files.length || !data.items) return files;
+    return Array.prototype.filter.call(data.items, function (item) { return item.kind === "file"; })
+      .map(function (item) { return item.getAsFile(); })
+      .filter(Boolean);
+  }
+
+  function setImagePanelOpen(open) {
+    imagePanel.hidden = !open;
+    imageToggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) imageFile.focus();
+  }
+
+  function closeImagePanel() {
+    setImagePanelOpen(false);
+    imageToggle.focus();
+  }
+
+  function uploadFromPanel() {
+    var files = Array.prototype.slice.call(imageFile.files || [], 0, 1);
+    if (!files.length) {
+      showImageNote("Choose an image file first.", true);
+      imageFile.focus();
+      return;
+    }
+    imageUpload.disabled = true;
+    uploadImages(files, { altText: imageAlt.value.trim(), decorative: imageDecorative.checked }).then(function (batch) {
+      imageUpload.disabled = false;
+      if (!batch.added.length) return;
+      imageFile.value = "";
+      imageAlt.value = "";
+      imageAlt.disabled = false;
+      imageDecorative.checked = false;
+      setImagePanelOpen(false);
+      body.focus();
+    });
+  }
+
+  if (imageUploadUrl) {
+    imageToggle.hidden = false;
+    imageToggle.addEventListener("click", function () { setImagePanelOpen(imagePanel.hidden); });
+    editor.querySelector("[data-editor-image-cancel]").addEventListener("click", closeImagePanel);
+    imagePanel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeImagePanel();
+      }
+    });
+    imageDecorative.addEventListener("change", function () { imageAlt.disabled = imageDecorative.checked; });
+    // Enter in the alt text uploads, rather than submitting the post's form.
+    imageAlt.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        uploadFromPanel();
+      }
+    });
+    imageUpload.addEventListener("click", uploadFromPanel);
+
+    body.addEventListener("dragenter", function (event) {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      showDropCue(true);
+    });
+    body.addEventListener("dragover", function (event) {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "copy";
+      showDropCue(true);
+    });
+    body.addEventListener("dragleave", function (event) {
+      if (!body.contains(event.relatedTarget)) showDropCue(false);
+    });
+    body.addEventListener("drop", function (event) {
+      showDropCue(false);
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      // The image goes where it was dropped, as dropped words would; elsewhere, at the cursor.
+      var caret = document.caretPositionFromPoint && document.caretPositionFromPoint(event.clientX, event.clientY);
+      if (caret && caret.offsetNode === body) body.setSelectionRange(caret.offset, caret.offset);
+      uploadImages(Array.prototype.slice.call(event.dataTransfer.files));
+    });
+    // A file dropped just beside the body would make the browser open it and leave the editor;
+    // the file picker still takes files dropped on it.
+    document.addEventListener("dragover", function (event) {
+      if (!hasFiles(event) || event.target === body || event.target.type === "file") return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = "none";
+    });
+    document.addEventListener("drop", function (event) {
+      showDropCue(false);
+      if (hasFiles(event) && event.target !== body && event.target.type !== "file") event.preventDefault();
+    });
+
+    body.addEventListener("paste", function (event) {
+      var data = event.clipboardData;
+      // Words copied from an office program come with a picture of themselves: the words win.
+      if (!data || data.getData("text/plain")) return;
+      var images = filesOf(data).filter(isImage);
+      if (!images.length) return;
+      event.preventDefault();
+      uploadImages(images);
     });
   }
 
