@@ -130,8 +130,8 @@ def entrypoint_environ(tmp_path):
     return environ
 
 
-def test_compose_defines_database_cache_mail_web_and_worker_services():
-    assert set(SERVICES) == {"db", "web", "worker", "redis", "mailpit"}
+def test_compose_defines_database_cache_mail_storage_web_and_worker_services():
+    assert set(SERVICES) == {"db", "web", "worker", "redis", "mailpit", "minio", "createbuckets"}
 
 
 def test_database_keeps_its_data_in_a_named_volume():
@@ -157,6 +157,52 @@ def test_every_service_waited_on_until_healthy_has_a_healthcheck():
     }
     assert waited_on
     assert all(SERVICES[name]["healthcheck"]["test"] for name in waited_on)
+
+
+def test_minio_keeps_its_objects_in_a_named_volume():
+    # The server's data directory is the first argument after `server`.
+    command = SERVICES["minio"]["command"]
+    data_directory = command[command.index("server") + 1]
+    assert data_directory in named_volume_mounts("minio")
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [{}, {"S3_BUCKET": "media", "S3_ACCESS_KEY_ID": "key", "S3_SECRET_ACCESS_KEY": "secret123"}],
+    ids=["defaults", "dotenv"],
+)
+def test_apps_storage_settings_match_minio_and_the_bucket_created(environ):
+    minio = container_environment("minio", environ)
+    createbuckets = container_environment("createbuckets", environ)
+    for service in ("web", "worker"):
+        app = container_environment(service, environ)
+        assert (app["S3_ACCESS_KEY_ID"], app["S3_SECRET_ACCESS_KEY"]) == (
+            minio["MINIO_ROOT_USER"],
+            minio["MINIO_ROOT_PASSWORD"],
+        )
+        assert app["S3_REGION"] == minio["MINIO_SITE_REGION"]
+        assert app["S3_BUCKET"] == createbuckets["S3_BUCKET"]
+        assert urlparse(app["S3_ENDPOINT_URL"]).hostname == "minio"
+    # MinIO refuses a root password shorter than 8 characters.
+    assert len(minio["MINIO_ROOT_PASSWORD"]) >= 8
+    assert {"$$S3_BUCKET", "$$S3_ACCESS_KEY_ID", "$$S3_SECRET_ACCESS_KEY"} <= set(
+        re.findall(r"\$\$\w+", as_text(SERVICES["createbuckets"]["command"]))
+    )
+
+
+def test_web_starts_once_minio_is_healthy_and_the_bucket_exists():
+    depends_on = SERVICES["web"]["depends_on"]
+    assert depends_on["minio"]["condition"] == "service_healthy"
+    assert depends_on["createbuckets"]["condition"] == "service_completed_successfully"
+    assert SERVICES["createbuckets"]["depends_on"]["minio"]["condition"] == "service_healthy"
+    assert "--ignore-existing" in as_text(SERVICES["createbuckets"]["command"])
+
+
+def test_minio_console_answers_on_this_machine_only():
+    # The console signs in with the root credentials, which have every right on every bucket.
+    ports = published_ports("minio")
+    assert ports
+    assert {address for address, _, _ in ports} == {"127.0.0.1"}
 
 
 def test_mailpit_inbox_answers_on_this_machine_only():
@@ -223,6 +269,7 @@ def test_defaults_point_at_the_compose_services_and_the_published_site(service):
     site = urlparse(environment["SITE_URL"])
     assert str(site.port) in {host_port for _, host_port, _ in published_ports("web")}
     assert site.hostname in environment["DJANGO_ALLOWED_HOSTS"].split(",")
+    assert urlparse(environment["S3_ENDPOINT_URL"]).hostname in SERVICES
     # Empty, so the entrypoint generates a key of this deployment's own.
     assert environment["DJANGO_SECRET_KEY"] == ""
 
@@ -271,6 +318,40 @@ def test_default_environment_gives_postgres_redis_smtp_settings():
         compose["SITE_URL"],
         compose["DJANGO_ALLOWED_HOSTS"].split(","),
         False,
+    ]
+
+
+def test_default_environment_keeps_uploads_in_minio_and_serves_them_at_media():
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "S3_", "AWS_", "MEDIA_"))
+    }
+    compose = container_environment("web")
+    environ |= compose
+    environ["DJANGO_SECRET_KEY"] = "generated-by-the-entrypoint"
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "from django.core.files.storage import storages; s = storages['default']; print(json.dumps("
+        "[type(s).__name__, s.bucket_name, s.endpoint_url, s.access_key, s.secret_key, "
+        "s.querystring_auth, settings.MEDIA_URL]))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == [
+        "S3Storage",
+        compose["S3_BUCKET"],
+        compose["S3_ENDPOINT_URL"],
+        compose["S3_ACCESS_KEY_ID"],
+        compose["S3_SECRET_ACCESS_KEY"],
+        False,
+        "/media/",
     ]
 
 
