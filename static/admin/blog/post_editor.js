@@ -1,6 +1,7 @@
 /* The post editor: live preview, autosave, word count, keyboard help, images dropped, pasted or
    picked, and a guard against leaving with unsaved work. Everything here is an enhancement:
-   without it the form is a plain form that saves with its buttons. No inline script and no eval, so the admin's strict CSP holds. */
+   without it the form is a plain form that saves with its buttons. No inline script and no
+   eval, so the admin's strict CSP holds. */
 (function () {
   "use strict";
 
