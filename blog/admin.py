@@ -15,7 +15,8 @@ from django.utils.html import format_html
 
 from blog import admin_import, editing, revisions
 from blog.forms import KEEP, PostForm, apply_publishing
-from blog.models import WORDS_PER_MINUTE, Post, Series, Tag
+from blog.image_admin import ImageAdmin
+from blog.models import WORDS_PER_MINUTE, Image, Post, Series, Tag
 
 
 class VisibilityFilter(admin.SimpleListFilter):
@@ -100,6 +101,7 @@ class PostAdmin(admin.ModelAdmin):
                 if obj is not None and obj.pk
                 else reverse("admin:blog_post_autosave_new")
             ),
+            image_upload_url=reverse("admin:blog_image_upload"),
             site_stylesheet=static("css/site.css"),
             words_per_minute=WORDS_PER_MINUTE,
         )
@@ -270,3 +272,6 @@ class SeriesAdmin(admin.ModelAdmin):
     @admin.display(description="Parts", ordering="part_count")
     def part_count(self, series):
         return series.part_count
+
+
+admin.site.register(Image, ImageAdmin)

@@ -14,8 +14,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
 from blog import revisions
+from blog.figures import ALT_PLACEHOLDER
 from blog.forms import AutosaveForm
-from blog.models import BODY_MAX_LENGTH, Post, reading_minutes, unused_slug
+from blog.images import ImageRejected, add_image
+from blog.models import BODY_MAX_LENGTH, Image, Post, reading_minutes, unused_slug
 from blog.rendering import MarkdownTooDeep, render_post
 from core.ratelimit import allow_request
 
@@ -23,6 +25,7 @@ from core.ratelimit import allow_request
 # what one author types and far below what a runaway script would send.
 PREVIEWS_PER_MINUTE = 120
 AUTOSAVES_PER_MINUTE = 60
+IMAGE_UPLOADS_PER_MINUTE = 30
 
 
 def staff_endpoint(view):
@@ -53,7 +56,7 @@ def preview(request):
             status=400,
         )
     try:
-        rendered = render_post(body)
+        rendered = render_post(body, find_images=Image.objects.by_key)
     except MarkdownTooDeep as error:
         return JsonResponse({"error": str(error)}, status=400)
     return JsonResponse(
@@ -125,3 +128,37 @@ def _first_error(form):
     field, messages = next(iter(form.errors.items()))
     label = form.fields[field].label if field in form.fields else ""
     return f"{label}: {messages[0]}" if label else messages[0]
+
+
+@staff_endpoint
+def upload_image(request):
+    """An image dropped, pasted or picked in the editor, added to the library; answers with the
+    Markdown to put in the body (its alt text a placeholder to type over when none was given)."""
+    if not request.user.has_perm("blog.add_image"):
+        return JsonResponse({"error": "You may not upload images."}, status=403)
+    if not allow_request(f"blog:image_upload:{request.user.pk}", IMAGE_UPLOADS_PER_MINUTE, 60):
+        return _too_many("uploads")
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": "Choose an image file to upload."}, status=400)
+    alt_text = request.POST.get("alt_text", "").strip()[:300]
+    try:
+        image, created = add_image(
+            upload,
+            user=request.user,
+            alt_text=alt_text,
+            decorative=request.POST.get("decorative") in {"1", "on", "true"},
+        )
+    except ImageRejected as error:
+        return JsonResponse({"error": f"{upload.name}: {error}"}, status=400)
+    alt_in_body = alt_text or image.alt_text or ("" if image.decorative else ALT_PLACEHOLDER)
+    return JsonResponse(
+        {
+            "url": image.url,
+            "markdown": image.markdown(alt_in_body),
+            "alt_text": alt_text or image.alt_text,
+            "alt_placeholder": ALT_PLACEHOLDER,
+            "created": created,
+            "name": str(image),
+        }
+    )

@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
-from blog import search
+from blog import image_storage, search, social_cards
 from blog.rendering import MarkdownTooDeep, render_post
 from core import page_cache
+from core.media import media_url
+from core.site import absolute_url
 
 WORDS_PER_MINUTE = 230
 # About 40,000 words: far beyond a long post, small enough to render in a moment.
@@ -89,6 +91,89 @@ class Series(models.Model):
         return reverse("blog:series_detail", kwargs={"slug": self.slug})
 
 
+class ImageQuerySet(models.QuerySet):
+    def by_key(self, keys):
+        """{key: image} for the images with these keys, in one query (none for no keys)."""
+        keys = set(keys)
+        return {image.key: image for image in self.filter(key__in=keys)} if keys else {}
+
+
+class Image(models.Model):
+    """An uploaded image and the files made from it (`blog.images` makes and deletes them).
+
+    Posts refer to it in Markdown by its URL (`![alt](/media/images/<key>.png)`); the renderer
+    finds the key in the URL and writes the `<img>` from this row."""
+
+    key = models.CharField(max_length=32, unique=True, editable=False)
+    file = models.FileField(max_length=200, editable=False)
+    original_name = models.CharField(max_length=200, blank=True, editable=False)
+    alt_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for readers who cannot see it. Used wherever a post "
+        "gives the image no alt text of its own.",
+    )
+    decorative = models.BooleanField(
+        default=False,
+        help_text="Adds nothing a reader needs: screen readers skip it, and it needs no alt text.",
+    )
+    caption = models.CharField(max_length=300, blank=True, help_text="Shown under the image.")
+    credit = models.CharField(
+        max_length=200, blank=True, help_text="Who made it; shown after the caption."
+    )
+    format = models.CharField(max_length=4, editable=False)
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    file_size = models.PositiveIntegerField(editable=False)
+    animated = models.BooleanField(default=False, editable=False)
+    # [{"name", "width", "height"}], WebP, narrowest first; and the JPEG, PNG or GIF copy that
+    # emails, feeds and social cards use.
+    variants = models.JSONField(default=list, editable=False)
+    email_copy = models.JSONField(default=dict, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="images",
+        editable=False,
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self):
+        return self.original_name or self.file.name
+
+    def get_absolute_url(self):
+        return self.url
+
+    @property
+    def url(self):
+        return media_url(self.file.name)
+
+    @property
+    def email_url(self):
+        return media_url(self.email_copy["name"])
+
+    def markdown(self, alt_text=None):
+        """What an author pastes into a post to show this image."""
+        alt = self.alt_text if alt_text is None else alt_text
+        return f"![{markdown_escape(alt)}]({self.url})"
+
+    def stored_names(self):
+        names = {self.file.name, self.email_copy.get("name")}
+        names.update(variant["name"] for variant in self.variants)
+        return sorted(name for name in names if name)
+
+
+def markdown_escape(text):
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
 class PostQuerySet(models.QuerySet):
     def published(self):
         """The one rule for what the public may see: published, and its time has come."""
@@ -141,7 +226,7 @@ class PostRevisionFields(models.Model):
 post_history = HistoricalRecords(
     excluded_fields=[
         "body_html", "toc_html", "body_text", "search_vector", "reading_time",
-        "created_at", "updated_at",
+        "created_at", "updated_at", "social_image",
     ],
     bases=[PostRevisionFields],
     history_change_reason_field=models.CharField(max_length=100, blank=True, null=True),
@@ -188,6 +273,11 @@ class Post(models.Model):
     series_part = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="This post's part number within its series."
     )
+    # The uploaded images the body shows (kept by save()): an image in use is not deleted.
+    images = models.ManyToManyField(Image, blank=True, related_name="posts", editable=False)
+    # What link previews show: {"name", "width", "height", "alt"} of the first image's email
+    # copy; empty when there is none, and a card with the title stands in (`share_image`).
+    social_image = models.JSONField(default=dict, editable=False)
 
     objects = PostQuerySet.as_manager()
     history = post_history
@@ -195,6 +285,7 @@ class Post(models.Model):
     # Everything `render()` derives from the body.
     RENDERED_FIELDS = ("body_html", "toc_html", "body_text", "reading_time")
     _rendered_body = None  # the body those fields were last rendered from in this instance
+    _rendering = None  # that rendering (`blog.rendering.RenderedPost`)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -219,11 +310,16 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        if self._rendered_body != self.body:
+        rendered_now = self._rendered_body != self.body
+        if rendered_now:
             self.render()
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
+        if rendered_now:
+            self.social_image = image_storage.social_image(self._rendering.images)
         super().save(*args, **kwargs)
+        if rendered_now:
+            self.images.set(self._rendering.images)
         if search.uses_full_text_search(connections[self._state.db]):
             Post.objects.using(self._state.db).filter(pk=self.pk).update(
                 search_vector=search.document_vector()
@@ -240,18 +336,63 @@ class Post(models.Model):
             self.render()
         except MarkdownTooDeep as error:
             raise ValidationError({"body": str(error)}) from None
+        self._check_image_descriptions()
 
     def render(self):
         """Derive the stored fields from the Markdown body: its sanitized HTML, its table of
         contents, its plain text for search, and its reading time."""
-        rendered = render_post(self.body)
+        rendered = render_post(self.body, find_images=Image.objects.by_key)
         self._rendered_body = self.body
+        self._rendering = rendered
         self.body_html, self.toc_html, self.body_text = (
             rendered.html,
             rendered.toc_html,
             rendered.text,
         )
         self.reading_time = reading_minutes(self.body)
+
+    def render_again(self):
+        """Render and store the body's HTML again, with no new revision or publishing change:
+        for when what it shows changed elsewhere (an image's descriptions)."""
+        self.render()
+        Post.objects.filter(pk=self.pk).update(
+            **{name: getattr(self, name) for name in self.RENDERED_FIELDS},
+            social_image=image_storage.social_image(self._rendering.images),
+        )
+        self.images.set(self._rendering.images)
+
+    def _check_image_descriptions(self):
+        missing = self._rendering.images_missing_alt
+        if self.status == self.Status.PUBLISHED and missing:
+            names = ", ".join(str(image) for image in missing)
+            raise ValidationError(
+                {
+                    "body": "Describe every image before publishing, for readers who cannot "
+                    f"see it: give it alt text in the Markdown, ![like this](…), or in the "
+                    f"image library, or mark it decorative there. Missing: {names}."
+                }
+            )
+
+    @property
+    def share_image(self):
+        """The image link previews show: {"url" (absolute), "width", "height", "alt"}."""
+        if self.social_image:
+            image = self.social_image
+            return {
+                **image,
+                "url": absolute_url(media_url(image["name"])),
+                "alt": image["alt"] or self.title,
+            }
+        card_url = reverse(
+            "blog:post_card",
+            kwargs={"slug": self.slug, "key": image_storage.card_key(self.title)},
+        )
+        return {
+            "url": absolute_url(card_url),
+            "width": social_cards.CARD_WIDTH,
+            "height": social_cards.CARD_HEIGHT,
+            "alt": self.title,
+        }
 
     @property
     def author_name(self):

@@ -2,12 +2,16 @@
 
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import bleach
 import markdown
 from django.utils.html import strip_tags
+
+from blog import figures
+from core.media import media_url
 
 ALLOWED_TAGS = frozenset(
     {
@@ -66,6 +70,8 @@ class RenderedPost:
     html: str
     toc_html: str  # empty when the post has fewer than TOC_MIN_HEADINGS headings
     text: str  # the words a reader sees, code included, for search
+    images: list = field(default_factory=list)  # the uploaded images shown, in order
+    images_missing_alt: list = field(default_factory=list)  # those with no alt text
 
 
 def render_markdown(text: str) -> str:
@@ -73,8 +79,10 @@ def render_markdown(text: str) -> str:
     return render_post(text).html
 
 
-def render_post(text: str) -> RenderedPost:
+def render_post(text: str, find_images: Callable[[list], dict] | None = None) -> RenderedPost:
     """The body's safe HTML, its table of contents (also safe) and its plain text.
+    `find_images(keys)` gives {key: image} for the uploaded images the body shows, which are
+    then written as responsive images (`blog.figures`).
     Raises MarkdownTooDeep for a body nested beyond what the renderer can follow."""
     converter = markdown.Markdown(
         extensions=MARKDOWN_EXTENSIONS,
@@ -88,7 +96,21 @@ def render_post(text: str) -> RenderedPost:
     toc_html = ""
     if _count_headings(converter.toc_tokens) >= TOC_MIN_HEADINGS:
         toc_html = _sanitize(converter.toc)
-    return RenderedPost(html=body_html, toc_html=toc_html, text=_plain_text(body_html))
+    text_only = _plain_text(body_html)
+    images, missing_alt = [], []
+    if find_images is not None:
+        keys = figures.image_keys(body_html)
+        images_by_key = find_images(keys) if keys else {}
+        images = [images_by_key[key] for key in keys if key in images_by_key]
+        missing_alt = figures.missing_alt_text(body_html, images_by_key)
+        body_html = figures.with_figures(body_html, images_by_key, media_url)
+    return RenderedPost(
+        html=body_html,
+        toc_html=toc_html,
+        text=text_only,
+        images=images,
+        images_missing_alt=missing_alt,
+    )
 
 
 def _sanitize(html_text):

@@ -8,6 +8,7 @@ app_name = "blog"
 urlpatterns = [
     path("", public_page(views.PostListView.as_view(), ["page"]), name="post_list"),
     path("posts/<slug:slug>/", public_page(views.PostDetailView.as_view()), name="post_detail"),
+    path("posts/<slug:slug>/card-<str:key>.png", views.post_card, name="post_card"),
     path("tags/", public_page(views.TagListView.as_view()), name="tag_list"),
     path(
         "tags/<slug:slug>/", public_page(views.TagDetailView.as_view(), ["page"]), name="tag_detail"

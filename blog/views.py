@@ -7,14 +7,16 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import Page, Paginator
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView
 
-from blog import search, sitemaps
+from blog import image_storage, search, sitemaps
 from blog.models import Post, Series, Tag
 from blog.structured_data import blog_posting
+from core.media import stored_file_response
 from core.ratelimit import allow_request, client_ip, ip_bucket
 from core.site import absolute_url
 
@@ -180,3 +182,14 @@ def sitemap(request):
 
 def sitemap_section(request, section):
     return sitemap_views.sitemap(request, sitemaps.sections(), section=section)
+
+
+@require_safe
+def post_card(request, slug, key):
+    """The title card link previews of a public post show, made on first request and kept in
+    the storage; an old card's address (the title changed since) leads to the current one."""
+    post = get_object_or_404(Post.objects.published().only("slug", "title"), slug=slug)
+    current_key = image_storage.card_key(post.title)
+    if key != current_key:
+        return redirect("blog:post_card", slug=post.slug, key=current_key, permanent=True)
+    return stored_file_response(image_storage.title_card(post.title))

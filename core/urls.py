@@ -1,10 +1,11 @@
 from django.urls import path
 
-from core import views
+from core import media, views
 from core.page_cache import public_page
 
 app_name = "core"
 
 urlpatterns = [
     path("robots.txt", public_page(views.RobotsView.as_view()), name="robots"),
+    path("media/<path:name>", media.serve_media, name="media"),
 ]

@@ -110,6 +110,13 @@ def test_cache_directory(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Each test's uploads in a folder of its own, never in the one `make run` serves."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def no_page_cache(settings):
     # Most tests look at what views render. Page caching commits for real to invalidate, so its
     # tests (test_page_cache.py) turn it on with transactional databases.
