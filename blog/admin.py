@@ -215,6 +215,10 @@ class PostAdmin(admin.ModelAdmin):
         now = timezone.now()
         published = 0
         for post in queryset.exclude(pk__in=Post.objects.published()):
+            post.render()
+            if message := post.undescribed_images_message():
+                self.message_user(request, f"“{post}” stays a draft. {message}", messages.ERROR)
+                continue
             apply_publishing(post, "publish", now)
             post._history_user, post._change_reason = request.user, REVISION_REASONS["publish"]
             post.save()

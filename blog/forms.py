@@ -111,6 +111,15 @@ class PostForm(forms.ModelForm):
         self.publish_action = action
         return cleaned
 
+    def _post_clean(self):
+        super()._post_clean()  # the model's clean(), which renders the body
+        going_public = self.publish_action in {"publish", "schedule", "update"} or (
+            self.publish_action == KEEP and self.instance.status == Post.Status.PUBLISHED
+        )
+        message = going_public and self.instance.undescribed_images_message()
+        if message and "body" not in self.errors:
+            self.add_error("body", message)
+
     def save(self, commit=True):
         post = super().save(commit=False)
         apply_publishing(post, self.publish_action, timezone.now())

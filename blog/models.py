@@ -336,7 +336,6 @@ class Post(models.Model):
             self.render()
         except MarkdownTooDeep as error:
             raise ValidationError({"body": str(error)}) from None
-        self._check_image_descriptions()
 
     def render(self):
         """Derive the stored fields from the Markdown body: its sanitized HTML, its table of
@@ -361,17 +360,18 @@ class Post(models.Model):
         )
         self.images.set(self._rendering.images)
 
-    def _check_image_descriptions(self):
-        missing = self._rendering.images_missing_alt
-        if self.status == self.Status.PUBLISHED and missing:
-            names = ", ".join(str(image) for image in missing)
-            raise ValidationError(
-                {
-                    "body": "Describe every image before publishing, for readers who cannot "
-                    f"see it: give it alt text in the Markdown, ![like this](…), or in the "
-                    f"image library, or mark it decorative there. Missing: {names}."
-                }
-            )
+    def undescribed_images_message(self):
+        """Why the post, as last rendered, may not go public yet ("" when it may): readers who
+        cannot see an image need its alt text, unless it is marked decorative."""
+        missing = self._rendering.images_missing_alt if self._rendering else []
+        if not missing:
+            return ""
+        names = ", ".join(str(image) for image in missing)
+        return (
+            "Describe every image before publishing, for readers who cannot see it: give it "
+            "alt text in the Markdown, ![like this](…), or in the image library, or mark it "
+            f"decorative there. No description yet: {names}."
+        )
 
     @property
     def share_image(self):

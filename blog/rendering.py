@@ -145,16 +145,27 @@ def _plain_text(body_html):
 # Whole start tags only: sanitized HTML escapes every "<" in text as &lt; and quotes every
 # attribute value with ", though a value may still hold a literal ">".
 LINKING_TAG = re.compile(r'<(?:a|img)\s(?:[^>"]|"[^"]*")*>')
-LINK_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
+LINK_ATTRIBUTE = re.compile(r'\b(href|src|srcset)="([^"]*)"')
 
 
 def absolutize_links(body_html: str, base_url: str) -> str:
-    """Sanitized HTML with relative links made absolute against `base_url`, for feeds."""
+    """Sanitized HTML with relative links (and image sources) made absolute against `base_url`,
+    for feeds."""
+
+    def absolute(url):
+        return urljoin(base_url, url)
 
     def absolute_attribute(match):
         name, value = match.groups()
-        url = html.escape(urljoin(base_url, html.unescape(value)), quote=True)
-        return f'{name}="{url}"'
+        value = html.unescape(value)
+        if name == "srcset":  # "url 480w, url 960w", as `blog.figures` writes it
+            value = ", ".join(
+                " ".join([absolute(url), *rest])
+                for url, *rest in (c.split() for c in value.split(",") if c.strip())
+            )
+        else:
+            value = absolute(value)
+        return f'{name}="{html.escape(value, quote=True)}"'
 
     return LINKING_TAG.sub(
         lambda tag: LINK_ATTRIBUTE.sub(absolute_attribute, tag.group()), body_html

@@ -5,7 +5,7 @@ from django.conf import settings
 from core.site import absolute_url
 
 
-def blog_posting(post):
+def blog_posting(post, share_image):
     url = absolute_url(post.get_absolute_url())
     data = {
         "@context": "https://schema.org",
@@ -15,7 +15,13 @@ def blog_posting(post):
         "url": url,
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "dateModified": post.updated_at.isoformat(),
-        "author": {"@type": "Person", "name": post.author_name},
+        "author": {"@type": "Person", "name": post.author_name, "url": absolute_url("/")},
+        "image": {
+            "@type": "ImageObject",
+            "url": share_image["url"],
+            "width": share_image["width"],
+            "height": share_image["height"],
+        },
         "publisher": {
             "@type": "Organization",
             "name": settings.SITE_NAME,

@@ -61,7 +61,8 @@ class PostDetailView(DetailView):
         context["previous_post"] = post.previous_post()
         context["next_post"] = post.next_post()
         context["related_posts"] = post.related_posts()
-        context["structured_data"] = blog_posting(post)
+        context["share_image"] = post.share_image
+        context["structured_data"] = blog_posting(post, context["share_image"])
         if post.series_id:
             parts = list(
                 Post.objects.visible_to(self.request.user)

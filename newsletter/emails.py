@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from pygments.formatters import HtmlFormatter
 
+from blog import figures
 from blog.rendering import without_heading_anchors
 from core.site import absolute_url
 from newsletter.tokens import make_confirm_token, make_unsubscribe_token
@@ -51,7 +52,7 @@ def inline_styled(body_html):
     The post's stored, already sanitized HTML with CSS classes turned into inline styles, which
     is all that Gmail and Outlook keep. Only styles written here are added, nothing from the post.
     """
-    html = without_heading_anchors(body_html).replace(
+    html = figures.for_email(without_heading_anchors(body_html)).replace(
         '<div class="highlight"><pre><span></span><code>',
         f'<div><pre style="{CODE_BLOCK_STYLE}"><code style="{MONOSPACE}">',
     )

@@ -16,6 +16,7 @@ from blog.models import Post, Series, Tag
 from newsletter.models import Subscriber
 from tests.web_server import PROJECT_DIR
 
+pytest_plugins = ["tests.s3_server"]
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
