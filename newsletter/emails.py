@@ -64,6 +64,11 @@ def inline_styled(body_html):
     return re.sub(r'(href|src)="/(?!/)', rf'\1="{settings.SITE_URL}/', html)
 
 
+def absolute_markdown_links(markdown_text):
+    """The post's Markdown, the email's text part, with its site links and images absolute."""
+    return re.sub(r"\]\(/(?!/)", f"]({settings.SITE_URL}/", markdown_text)
+
+
 def unsubscribe_urls(subscriber):
     token = make_unsubscribe_token(subscriber)
     return (

@@ -28,7 +28,7 @@ def issue_content(post, *, user=None):
         subject=post.title,
         post_url=absolute_url(post.get_absolute_url()),
         html_body=emails.inline_styled(post.body_html),
-        text_body=post.body,
+        text_body=emails.absolute_markdown_links(post.body),
         created_by=user,
     )
 
