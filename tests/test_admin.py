@@ -139,6 +139,7 @@ def test_authors_group_can_write_posts(client, author_in_group):
     assert client.get(reverse("admin:blog_post_add")).status_code == 200
     assert client.get(reverse("admin:blog_tag_add")).status_code == 200
     assert client.get(reverse("admin:blog_series_add")).status_code == 200
+    assert client.get(reverse("admin:blog_image_add")).status_code == 200
     response = client.post(reverse("admin:blog_post_add"), add_form_data(author=author_in_group.pk))
     assert response.status_code == 302
     assert Post.objects.filter(slug="written-in-the-admin", author=author_in_group).exists()
