@@ -351,14 +351,18 @@ class Post(models.Model):
         self.reading_time = reading_minutes(self.body)
 
     def render_again(self):
-        """Render and store the body's HTML again, with no new revision or publishing change:
-        for when what it shows changed elsewhere (an image's descriptions)."""
+        """Render the body again and store what changed, with no new revision or publishing
+        change: for when what it shows changed elsewhere (the renderer, an image's
+        descriptions). Whether anything changed."""
+        stored = {name: getattr(self, name) for name in (*self.RENDERED_FIELDS, "social_image")}
         self.render()
-        Post.objects.filter(pk=self.pk).update(
-            **{name: getattr(self, name) for name in self.RENDERED_FIELDS},
-            social_image=image_storage.social_image(self._rendering.images),
-        )
+        self.social_image = image_storage.social_image(self._rendering.images)
+        rendered = {name: getattr(self, name) for name in stored}
         self.images.set(self._rendering.images)
+        if rendered == stored:
+            return False
+        Post.objects.filter(pk=self.pk).update(**rendered)
+        return True
 
     def undescribed_images_message(self):
         """Why the post, as last rendered, may not go public yet ("" when it may): readers who

@@ -9,17 +9,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         seen = changed = 0
-        fields = Post.RENDERED_FIELDS
-        for post in Post.objects.only("pk", "body", *fields).iterator(chunk_size=200):
+        for post in Post.objects.only("pk", "body", "social_image", *Post.RENDERED_FIELDS).iterator(
+            chunk_size=200
+        ):
             seen += 1
-            before = [getattr(post, field) for field in fields]
-            post.render()
-            if [getattr(post, field) for field in fields] != before:
-                # update(), not save(): re-rendering is not an author's edit.
-                Post.objects.filter(pk=post.pk).update(
-                    **{field: getattr(post, field) for field in fields}
-                )
-                changed += 1
+            changed += post.render_again()
         self.stdout.write(f"Re-rendered {seen} post(s); {changed} changed.")
         # The plain text feeds the search vectors.
         call_command("rebuild_search", stdout=self.stdout)
