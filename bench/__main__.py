@@ -1,5 +1,6 @@
-"""`python -m bench serving|search|sending [options]`: the benchmarks, which are not part of the
-installed product. `make bench` runs the serving one; `--help` after a name lists its options."""
+"""`python -m bench serving|search|sending|images [options]`: the benchmarks, which are not
+part of the installed product. `make bench` runs the serving one; `--help` after a name lists
+its options."""
 
 import os
 import sys
@@ -10,9 +11,14 @@ import django
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    from bench import search, sending, serving
+    from bench import images, search, sending, serving
 
-    commands = {"serving": serving.Command, "search": search.Command, "sending": sending.Command}
+    commands = {
+        "serving": serving.Command,
+        "search": search.Command,
+        "sending": sending.Command,
+        "images": images.Command,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python -m bench {{{'|'.join(commands)}}} [options]")
     name = sys.argv[1]
