@@ -1,6 +1,7 @@
 """Markdown export and import in the posts' admin.
 
-`export_as_markdown` is a changelist action: the selected posts as a zip of Markdown files.
+`export_as_markdown` is a changelist action: the selected posts as a zip of Markdown files, with
+the images they show.
 `import_view` is the import page: choose a file, see what importing it would do (a dry run),
 then confirm. The confirming form does not send the file again: the upload waits in the
 default storage under imports/, and the page carries its name signed for this user, for an hour.
@@ -22,7 +23,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from blog import ghost_import, markdown_files, portability
-from blog.portability import CREATED, UPDATED, import_entries, summary_line
+from blog.portability import (
+    ADDED,
+    CREATED,
+    UPDATED,
+    ImageEntry,
+    SkippedEntry,
+    import_entries,
+    summary_line,
+)
 
 UPLOAD_FOLDER = "imports"
 UPLOAD_MAX_AGE = 60 * 60
@@ -42,7 +51,8 @@ def export_as_markdown(modeladmin, request, queryset):
 
 class ImportForm(forms.Form):
     file = forms.FileField(
-        help_text="A Markdown file with front matter, a .zip of them, or a Ghost JSON export.",
+        help_text="A Markdown file with front matter, a .zip of them (with their images, as "
+        "the export makes it), or a Ghost JSON export.",
         widget=forms.FileInput(attrs={"accept": ".md,.zip,.json"}),
     )
     source_format = forms.ChoiceField(
@@ -85,7 +95,7 @@ def import_view(model_admin, request):
         _entries(upload.name, data, source_format, request.user), dry_run=True, user=request.user
     )
     token = None
-    if any(result.outcome in {CREATED, UPDATED} for result in results):
+    if any(result.outcome in {CREATED, UPDATED, ADDED} for result in results):
         token = _keep_upload(request, upload.name, data, source_format)
     return _page(model_admin, request, results=results, token=token, filename=upload.name)
 
@@ -102,7 +112,19 @@ def _may_import(model_admin, request):
 def _entries(filename, data, source_format, user):
     if source_format == "ghost":
         return ghost_import.entries_from_export(filename, data, default_author=user)
-    return markdown_files.entries_from_upload(filename, data, default_author=user)
+    entries = markdown_files.entries_from_upload(filename, data, default_author=user)
+    if user.has_perm("blog.add_image"):
+        return entries
+    return [_not_permitted(entry) if isinstance(entry, ImageEntry) else entry for entry in entries]
+
+
+def _not_permitted(entry):
+    """An image this user may not add: skipped, and said so (one already there stays there)."""
+
+    def read():
+        raise SkippedEntry("you may not add images to the library")
+
+    return ImageEntry(entry.name, entry.key, read)
 
 
 def _keep_upload(request, filename, data, source_format):

@@ -22,13 +22,12 @@ author: ada
 The body, in Markdown.
 ```
 
-`export_text()` writes one post so, `export_zip()` a zip of them; `entries_from_path()` and
-`entries_from_upload()` read files, folders and zips back as entries for
-`blog.portability.import_entries()`.
+`export_text()` writes one post so, `export_zip()` a zip of them with the images they show
+(`blog.exported_images`); `entries_from_path()` and `entries_from_upload()` read files, folders
+and zips back, images included, as entries for `blog.portability.import_entries()`.
 """
 
 import io
-import re
 import zipfile
 from datetime import datetime
 from functools import partial
@@ -39,9 +38,17 @@ from django.utils import timezone
 from django.utils.text import slugify
 from frontmatter.default_handlers import YAMLHandler
 
-from blog import portability
+from blog import exported_images, portability
 from blog.models import Post
-from blog.portability import Entry, ImportProblem, PostData, SeriesRef, TagRef, failed_entry
+from blog.portability import (
+    Entry,
+    ImportProblem,
+    PostData,
+    SeriesRef,
+    TagRef,
+    escapes_folder,
+    failed_entry,
+)
 
 FIELDS = (
     "title", "slug", "summary", "status", "published_at", "updated_at", "tags", "series",
@@ -76,11 +83,14 @@ def export_filename(post):
 
 
 def export_zip(posts):
-    """The posts' Markdown files in a zip, as bytes."""
+    """The posts' Markdown files in a zip, as bytes, with the images they show beside them."""
+    posts = list(posts)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for post in posts:
             archive.writestr(export_filename(post), export_text(post))
+        for name, data in exported_images.files(exported_images.shown_in(posts)):
+            archive.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -117,12 +127,14 @@ def _exported_tag(tag):
 
 
 def entries_from_path(path, *, default_author=None):
-    """A folder's *.md files (sorted), one .md file, or the .md files of a .zip."""
+    """A folder's *.md files (sorted) and the images its images.json describes, one .md file,
+    or the same from a .zip."""
     if path.is_dir():
         files = sorted(path.glob("*.md"))
         if not files:
             return [failed_entry(path.name, "has no .md files in it")]
-        return [_file_entry(file, default_author) for file in files]
+        posts = [_file_entry(file, default_author) for file in files]
+        return exported_images.entries_in_folder(path) + posts
     if path.suffix.lower() == ".zip":
         size = path.stat().st_size
         if size > portability.IMPORT_MAX_BYTES:
@@ -140,23 +152,21 @@ def entries_from_upload(name, data, *, default_author=None):
 
 def _file_entry(file, default_author):
     def read():
-        size = file.stat().st_size
-        if size > portability.IMPORT_MAX_BYTES:
-            raise ImportProblem(f"the file {portability.too_large(size)}")
-        return read_post(file.name, file.read_bytes(), default_author=default_author)
+        return read_post(file.name, portability.read_file(file), default_author=default_author)
 
     return Entry(file.name, read)
 
 
 def entries_from_zip(name, data, *, default_author=None):
-    """The zip's .md files; the whole zip is refused when any member would land outside the
-    folder it unpacks into, or when it unpacks to more than the limit."""
+    """The zip's .md files and the images its images.json describes; the whole zip is refused
+    when any member would land outside the folder it unpacks into, or when it unpacks to more
+    than the limit (images included)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return [failed_entry(name, "is not a readable zip file")]
-    escaping = [member.filename for member in members if _escapes(member.filename)]
+    escaping = [member.filename for member in members if escapes_folder(member.filename)]
     if escaping:
         return [
             failed_entry(
@@ -173,40 +183,24 @@ def entries_from_zip(name, data, *, default_author=None):
     )
     if not posts:
         return [failed_entry(name, "has no .md files in it")]
-    return [
+    files = {member.filename: member for member in members if _is_exported_file(member)}
+    return exported_images.entries_in_zip(archive, files) + [
         Entry(member.filename, partial(_read_member, archive, member, default_author))
         for member in posts
     ]
 
 
-def _escapes(filename):
-    name = filename.replace("\\", "/")
-    return (
-        name.startswith("/")
-        or re.match(r"[A-Za-z]:", name) is not None
-        or ".." in PurePosixPath(name).parts
-    )
-
-
 def _is_post_file(member):
+    return _is_exported_file(member) and PurePosixPath(member.filename).suffix.lower() == ".md"
+
+
+def _is_exported_file(member):
     path = PurePosixPath(member.filename)
-    return (
-        not member.is_dir()
-        and path.suffix.lower() == ".md"
-        and not path.name.startswith(".")
-        and path.parts[0] != "__MACOSX"
-    )
+    return not member.is_dir() and not path.name.startswith(".") and path.parts[0] != "__MACOSX"
 
 
 def _read_member(archive, member, default_author):
-    try:
-        with archive.open(member) as file:
-            # Read no further than the limit, whatever size the zip claims.
-            data = file.read(portability.IMPORT_MAX_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
-        raise ImportProblem(f"could not be unpacked ({error})") from error
-    if len(data) > portability.IMPORT_MAX_BYTES:
-        raise ImportProblem(f"the file {portability.too_large(len(data))}")
+    data = portability.unpacked(archive, member)
     return read_post(member.filename, data, default_author=default_author)
 
 

@@ -6,28 +6,39 @@ and a function that reads that entry into a `PostData`. `import_entries()` then 
 entry in a transaction of its own, so a bad file leaves nothing behind, and reports one
 `FileResult` per entry: created, updated, unchanged (nothing saved), skipped, or an error
 naming the problem. A dry run does exactly the same inside a transaction rolled back at the end.
+
+An input may also hold images for the posts (`blog.exported_images` reads them from a Markdown
+export): `ImageEntry`s, added to the library with the keys they had before any post is stored,
+so the posts' bodies show them as figures. A dry run only checks them and stores no file.
 """
 
+import re
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import PurePosixPath
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import MaxLengthValidator
 from django.db import DatabaseError, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from blog import revisions
-from blog.models import Post, Series, Tag
+from blog.image_processing import process_image
+from blog.images import ImageRejected, add_image, max_upload_bytes
+from blog.models import Image, Post, Series, Tag
 
 # The most an upload, a zip once unpacked, or any one file may hold.
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 MEGABYTE = 1024 * 1024
 
 CREATED, UPDATED, UNCHANGED, SKIPPED, ERROR = "created", "updated", "unchanged", "skipped", "error"
+ADDED, ALREADY_THERE = "added", "already there"  # an image's outcomes
 REVISION_REASON = "Imported"
 
 
@@ -44,6 +55,7 @@ class FileResult:
     name: str
     outcome: str
     message: str = ""
+    image: bool = False  # an image's result, not a post's
 
     @property
     def failed(self):
@@ -91,6 +103,25 @@ class Entry:
     read: Callable[[], PostData]  # raises ImportProblem or SkippedEntry
 
 
+@dataclass(frozen=True)
+class ImageData:
+    """One image as an input describes it: the original file's bytes and its descriptions."""
+
+    content: bytes
+    name: str  # the file's name when it was uploaded
+    alt_text: str = ""
+    decorative: bool = False
+    caption: str = ""
+    credit: str = ""
+
+
+@dataclass(frozen=True)
+class ImageEntry:
+    name: str
+    key: str  # the image's key where it was exported from, kept here
+    read: Callable[[], ImageData]  # raises ImportProblem or SkippedEntry
+
+
 def failed_entry(name, message):
     """An entry that can only report its problem (a corrupt zip, an unreadable export)."""
 
@@ -103,6 +134,27 @@ def failed_entry(name, message):
 def too_large(size):
     """The message for an input over IMPORT_MAX_BYTES; callers add what was measured."""
     return f"is {size / MEGABYTE:.1f} MB; the limit is {IMPORT_MAX_BYTES // MEGABYTE} MB"
+
+
+def read_file(path):
+    """A file's bytes, or the problem when it is over the limit."""
+    size = path.stat().st_size
+    if size > IMPORT_MAX_BYTES:
+        raise ImportProblem(f"the file {too_large(size)}")
+    return path.read_bytes()
+
+
+def unpacked(archive, member):
+    """A zip member's bytes, or the problem when it cannot be unpacked or is over the limit."""
+    try:
+        with archive.open(member) as file:
+            # Read no further than the limit, whatever size the zip claims.
+            data = file.read(IMPORT_MAX_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
+        raise ImportProblem(f"could not be unpacked ({error})") from error
+    if len(data) > IMPORT_MAX_BYTES:
+        raise ImportProblem(f"the file {too_large(len(data))}")
+    return data
 
 
 def decoded(data):
@@ -121,22 +173,64 @@ def user_named(username):
 
 
 def import_entries(entries, *, dry_run=False, user=None):
-    """Stores every entry, each all or nothing, and returns their results in order. With
-    `dry_run`, the same work is rolled back at the end: the results are what a real run says."""
+    """Adds the entries' images, then stores every post, each all or nothing; returns their
+    results, images first. With `dry_run`, the same work is rolled back at the end (images are
+    only checked, no file is stored): the results are what a real run says."""
+    images = [entry for entry in entries if isinstance(entry, ImageEntry)]
+    posts = [entry for entry in entries if not isinstance(entry, ImageEntry)]
     with transaction.atomic():
-        results = [_import_entry(entry, user) for entry in entries]
+        results = [_import_image(entry, user, dry_run) for entry in images]
+        results += [_import_entry(entry, user) for entry in posts]
         if dry_run:
             transaction.set_rollback(True)
     return results
 
 
 def summary_line(results):
-    """ "2 created, 1 updated, 0 unchanged, 1 skipped, 0 failed" """
-    counts = Counter(result.outcome for result in results)
+    """ "2 created, 1 updated, 0 unchanged, 1 skipped, 0 failed", then, when the input held
+    images, "; images: 3 added, 1 already there, 0 skipped, 0 failed" """
+    posts = Counter(result.outcome for result in results if not result.image)
+    line = _counts(posts, (CREATED, UPDATED, UNCHANGED, SKIPPED, ERROR))
+    images = Counter(result.outcome for result in results if result.image)
+    if images:
+        line += f"; images: {_counts(images, (ADDED, ALREADY_THERE, SKIPPED, ERROR))}"
+    return line
+
+
+def _counts(counts, outcomes):
     return ", ".join(
-        f"{counts[outcome]} {'failed' if outcome == ERROR else outcome}"
-        for outcome in (CREATED, UPDATED, UNCHANGED, SKIPPED, ERROR)
+        f"{counts[outcome]} {'failed' if outcome == ERROR else outcome}" for outcome in outcomes
     )
+
+
+def _import_image(entry, user, dry_run):
+    """An image already in the library (by key) is left as it is, descriptions and all."""
+    if Image.objects.filter(key=entry.key).exists():
+        return FileResult(entry.name, ALREADY_THERE, image=True)
+    try:
+        data = entry.read()
+        if dry_run:
+            # The checks add_image() makes, without storing the files it would make.
+            process_image(data.content, max_bytes=max_upload_bytes())
+        else:
+            with transaction.atomic():
+                add_image(
+                    ContentFile(data.content, name=data.name),
+                    user=user,
+                    alt_text=data.alt_text,
+                    decorative=data.decorative,
+                    caption=data.caption,
+                    credit=data.credit,
+                    key=entry.key,
+                )
+    except SkippedEntry as skipped:
+        return FileResult(entry.name, SKIPPED, str(skipped), image=True)
+    except (ImportProblem, ImageRejected) as problem:
+        return FileResult(entry.name, ERROR, str(problem), image=True)
+    except DatabaseError as error:
+        message = " ".join(str(error).split())
+        return FileResult(entry.name, ERROR, f"the database refused it: {message}", image=True)
+    return FileResult(entry.name, ADDED, image=True)
 
 
 def _import_entry(entry, user):
@@ -154,6 +248,16 @@ def _import_entry(entry, user):
         message = " ".join(str(error).split())
         return FileResult(entry.name, ERROR, f"the database refused it: {message}")
     return FileResult(entry.name, outcome)
+
+
+def escapes_folder(filename):
+    """Whether a path read from an input would lead outside the folder it belongs in."""
+    name = filename.replace("\\", "/")
+    return (
+        name.startswith("/")
+        or re.match(r"[A-Za-z]:", name) is not None
+        or ".." in PurePosixPath(name).parts
+    )
 
 
 def parse_moment(value, *, naive_zone=None):

@@ -2,12 +2,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from blog import exported_images
 from blog.markdown_files import export_filename, export_text, exported_posts
 
 
 class Command(BaseCommand):
     help = (
-        "Write posts as Markdown files with YAML front matter, one DIR/<slug>.md per post. "
+        "Write posts as Markdown files with YAML front matter, one DIR/<slug>.md per post, and "
+        "the images they show as DIR/images/<key>.<ext>, described in DIR/images.json. "
         "Safe to run again: the files are written anew."
     )
 
@@ -26,7 +28,16 @@ class Command(BaseCommand):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for post in posts:
-            path = directory / export_filename(post)
-            path.write_text(export_text(post), encoding="utf-8")
-            self.stdout.write(str(path))
-        self.stdout.write(f"Exported {len(posts)} post(s) to {directory}.")
+            self.write(directory / export_filename(post), export_text(post).encode())
+        images = exported_images.shown_in(posts)
+        for name, data in exported_images.files(images):
+            self.write(directory / name, data)
+        exported = f"{len(posts)} post(s)"
+        if images:
+            exported += f" and {len(images)} image(s)"
+        self.stdout.write(f"Exported {exported} to {directory}.")
+
+    def write(self, path, data):
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        self.stdout.write(str(path))

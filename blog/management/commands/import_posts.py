@@ -9,8 +9,10 @@ from blog.portability import import_entries, summary_line, user_named
 class Command(BaseCommand):
     help = (
         "Create or update posts (by slug) from Markdown files with YAML front matter (a folder, "
-        "one .md file or a .zip) or from a Ghost JSON export. Each file is stored whole or not at "
-        "all; running it again reports the posts as unchanged."
+        "one .md file or a .zip) or from a Ghost JSON export. The images an export holds "
+        "(images.json) are added to the library first, keeping their keys; images already there "
+        "are left as they are. Each file is stored whole or not at all; running it again reports "
+        "the posts as unchanged and the images as already there."
     )
 
     def add_arguments(self, parser):
