@@ -286,6 +286,7 @@ class Post(models.Model):
     RENDERED_FIELDS = ("body_html", "toc_html", "body_text", "reading_time")
     _rendered_body = None  # the body those fields were last rendered from in this instance
     _rendering = None  # that rendering (`blog.rendering.RenderedPost`)
+    _saved_rendering = None  # the rendering whose images save() last stored
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -310,16 +311,19 @@ class Post(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        rendered_now = self._rendered_body != self.body
-        if rendered_now:
+        if self._rendered_body != self.body:
             self.render()
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
-        if rendered_now:
+        # A rendering not yet saved (made here, or by clean() before) also decides which
+        # images the post shows.
+        new_rendering = self._rendering is not self._saved_rendering
+        if new_rendering:
             self.social_image = image_storage.social_image(self._rendering.images)
         super().save(*args, **kwargs)
-        if rendered_now:
+        if new_rendering:
             self.images.set(self._rendering.images)
+            self._saved_rendering = self._rendering
         if search.uses_full_text_search(connections[self._state.db]):
             Post.objects.using(self._state.db).filter(pk=self.pk).update(
                 search_vector=search.document_vector()

@@ -168,11 +168,6 @@ def test_import_into_an_empty_site_brings_back_the_image_and_its_figure(
     assert client.get(image.url).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Post.save() after full_clean() (as import and the admin's form do) stores neither "
-    "post.images nor social_image: blog/models.py renders in clean() and then skips them",
-)
 def test_imported_post_knows_the_image_it_shows(tmp_path, post, photo):
     run("export_posts", tmp_path)
     empty_the_site()
