@@ -256,12 +256,7 @@ def test_upload_endpoint_for_a_decorative_image_leaves_the_alt_empty(library_cli
     assert Image.objects.get().decorative
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the endpoint is wrapped in admin_view, which redirects anonymous users to the login "
-    "page (302) before staff_endpoint can answer its 403 JSON",
-)
-def test_upload_endpoint_is_403_json_for_anonymous(client, media_root):
+def test_upload_endpoint_is_403_json_for_anonymous(client, db, media_root):
     response = upload_through_endpoint(client)
     assert response.status_code == 403
     assert "error" in response.json()
