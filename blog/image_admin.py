@@ -63,7 +63,7 @@ class ImageAdmin(admin.ModelAdmin):
         "thumbnail", "__str__", "description", "dimensions", "size", "post_count",
         "uploaded_at",
     ]  # fmt: skip
-    list_display_links = ["thumbnail", "__str__"]
+    list_display_links = ["__str__"]
     search_fields = ["original_name", "alt_text", "caption", "credit"]
     list_filter = ["decorative", "format"]
     fields = ["alt_text", "decorative", "caption", "credit"]

@@ -13,13 +13,16 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from blog.images import add_image
 from blog.models import Post
+from tests import image_files
 from tests.chromium import launched_chromium, needs_chromium
 from tests.test_browser_csp import COLLECT_VIOLATIONS, READ_VIOLATIONS
 from tests.web_server import PROJECT_DIR, Gunicorn, database_url
@@ -105,6 +108,7 @@ def server(transactional_db, tmp_path, served_database_url, admin_static_root):
         {
             "DATABASE_URL": served_database_url,
             "CACHE_DIR": str(tmp_path / "cache"),
+            "MEDIA_ROOT": str(tmp_path / "media"),  # the test's own, as conftest's media_root
             "DJANGO_STATIC_ROOT": str(admin_static_root),
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         },
@@ -432,7 +436,13 @@ def post_with_revisions(make_post, tag, series):
         series=series,
         series_part=1,
     )
-    post.body = MARKDOWN + "\nOne more paragraph.\n"
+    image, _ = add_image(
+        ContentFile(image_files.jpeg(width=1200, height=600), name="chart.jpg"),
+        user=post.author,
+        alt_text="A chart of queue depth",
+        caption="Queue depth over a day",
+    )
+    post.body = MARKDOWN + f"\nOne more paragraph.\n\n![A chart]({image.url})\n"
     post.save()
     return post
 
@@ -453,6 +463,16 @@ EDITOR_PAGES = {
         ".email-preview",
     ),
     "import": (lambda post: reverse("admin:blog_post_import"), "#content-main"),
+    "image library": (lambda post: reverse("admin:blog_image_changelist"), "#content"),
+    "image upload": (lambda post: reverse("admin:blog_image_add"), "#content-main"),
+    "image": (
+        lambda post: reverse("admin:blog_image_change", args=[post.images.get().pk]),
+        "#content-main",
+    ),
+    "image in use, delete": (
+        lambda post: reverse("admin:blog_image_delete", args=[post.images.get().pk]),
+        "#content",
+    ),
 }
 # Django's autocomplete widget (select2) fails three axe rules of its own: its tag search box has
 # no label ("label"), its list of chosen tags holds more than list items ("list"), and its empty
