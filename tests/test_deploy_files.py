@@ -282,22 +282,15 @@ def test_a_dotenv_value_replaces_the_default():
     assert environment["DJANGO_SECRET_KEY"] == "from-dotenv"
 
 
-def test_default_environment_gives_postgres_redis_smtp_settings():
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "EMAIL_", "DATABASE_", "SITE_", "DEFAULT_FROM"))
-        and name != "REDIS_URL"
-    }
-    compose = container_environment("web")
-    environ |= compose
+def settings_in_web_container(values, *, unset):
+    """`values` (Python, after `from django.conf import settings`) as Django computes them from
+    the web service's environment, with this machine's variables that start with `unset` gone."""
+    environ = {name: value for name, value in os.environ.items() if not name.startswith(unset)}
+    environ |= container_environment("web")
     environ["DJANGO_SECRET_KEY"] = "generated-by-the-entrypoint"
     script = (
-        "import json, django; from django.conf import settings; django.setup(); print(json.dumps("
-        "[settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], "
-        "settings.CACHES['default']['LOCATION'], settings.EMAIL_BACKEND, settings.EMAIL_HOST, "
-        "settings.EMAIL_PORT, settings.DEFAULT_FROM_EMAIL, settings.SITE_URL, "
-        "settings.ALLOWED_HOSTS, settings.SECURE_SSL_REDIRECT]))"
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"from django.core.files.storage import storages; print(json.dumps([{values}]))"
     )
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", script],
@@ -307,7 +300,19 @@ def test_default_environment_gives_postgres_redis_smtp_settings():
         text=True,
         check=True,
     )
-    assert json.loads(result.stdout) == [
+    return json.loads(result.stdout)
+
+
+def test_default_environment_gives_postgres_redis_smtp_settings():
+    compose = container_environment("web")
+    values = settings_in_web_container(
+        "settings.DATABASES['default']['ENGINE'], settings.DATABASES['default']['HOST'], "
+        "settings.CACHES['default']['LOCATION'], settings.EMAIL_BACKEND, settings.EMAIL_HOST, "
+        "settings.EMAIL_PORT, settings.DEFAULT_FROM_EMAIL, settings.SITE_URL, "
+        "settings.ALLOWED_HOSTS, settings.SECURE_SSL_REDIRECT",
+        unset=("DJANGO_", "EMAIL_", "DATABASE_", "SITE_", "DEFAULT_FROM", "REDIS_URL"),
+    )
+    assert values == [
         "django.db.backends.postgresql",
         urlparse(compose["DATABASE_URL"]).hostname,
         compose["REDIS_URL"],
@@ -322,29 +327,15 @@ def test_default_environment_gives_postgres_redis_smtp_settings():
 
 
 def test_default_environment_keeps_uploads_in_minio_and_serves_them_at_media():
-    environ = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DJANGO_", "S3_", "AWS_", "MEDIA_"))
-    }
     compose = container_environment("web")
-    environ |= compose
-    environ["DJANGO_SECRET_KEY"] = "generated-by-the-entrypoint"
-    script = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        "from django.core.files.storage import storages; s = storages['default']; print(json.dumps("
-        "[type(s).__name__, s.bucket_name, s.endpoint_url, s.access_key, s.secret_key, "
-        "s.querystring_auth, settings.MEDIA_URL]))"
+    values = settings_in_web_container(
+        "type(storages['default']).__name__, storages['default'].bucket_name, "
+        "storages['default'].endpoint_url, storages['default'].access_key, "
+        "storages['default'].secret_key, storages['default'].querystring_auth, "
+        "settings.MEDIA_URL",
+        unset=("DJANGO_", "S3_", "AWS_", "MEDIA_"),
     )
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(result.stdout) == [
+    assert values == [
         "S3Storage",
         compose["S3_BUCKET"],
         compose["S3_ENDPOINT_URL"],
