@@ -150,7 +150,7 @@ def upload_image(request):
             decorative=request.POST.get("decorative") in {"1", "on", "true"},
         )
     except ImageRejected as error:
-        return JsonResponse({"error": f"{upload.name}: {error}"}, status=400)
+        return JsonResponse({"error": str(error)}, status=400)
     alt_in_body = alt_text or image.alt_text or ("" if image.decorative else ALT_PLACEHOLDER)
     return JsonResponse(
         {

@@ -109,7 +109,7 @@ def _caption(attributes, image):
     caption = _escape(attributes.get("title", "").strip() or image.caption)
     if image.credit:
         credit = f'<span class="post-image__credit">{_escape(image.credit)}</span>'
-        caption = f"{caption} {credit}" if caption else credit
+        caption = f"{caption} — {credit}" if caption else credit
     return caption
 
 

@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -12,6 +14,7 @@ from blog.models import Image
 from core.media import media_url
 
 ACCEPTED_TYPES = "image/jpeg,image/png,image/webp,image/gif"
+THUMBNAIL_SIZE = 80  # px: the library's thumbnails fit a square this big
 
 
 class ImageUploadForm(forms.ModelForm):
@@ -102,16 +105,21 @@ class ImageAdmin(admin.ModelAdmin):
         return self.readonly_fields if obj is not None else []
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.save()
-            if not form.created:
-                self.message_user(
-                    request, "The library already had this image; here it is.", messages.INFO
-                )
-            return
         obj.save()
+        if not change:
+            obj.already_in_library = not form.created
+            return
         if {"alt_text", "decorative", "caption", "credit"} & set(form.changed_data):
             images.rerender_posts_using(obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # To the image itself, where its Markdown is, whatever button was pressed.
+        if getattr(obj, "already_in_library", False):
+            message = "The library already had this image; here it is. Nothing was added."
+        else:
+            message = "Uploaded. Copy its Markdown below into a post."
+        self.message_user(request, message, messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:blog_image_change", args=[obj.pk]))
 
     def get_deleted_objects(self, objs, request):
         deleted, counts, permissions_needed, protected = super().get_deleted_objects(objs, request)
@@ -131,10 +139,12 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="Preview")
     def thumbnail(self, image):
         name = image.variants[0]["name"] if image.variants else image.email_copy["name"]
+        scale = min(1, THUMBNAIL_SIZE / image.width, THUMBNAIL_SIZE / image.height)
         return format_html(
-            '<img src="{}" alt="" width="80" height="{}" class="image-thumbnail">',
+            '<img src="{}" alt="" width="{}" height="{}" class="image-thumbnail">',
             media_url(name),
-            max(1, round(80 * image.height / image.width)),
+            max(1, round(image.width * scale)),
+            max(1, round(image.height * scale)),
         )
 
     @admin.display(description="Alt text")
@@ -149,7 +159,7 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="File size")
     def size(self, image):
-        return f"{image.file_size / 1024:,.0f} KB"
+        return filesizeformat(image.file_size)
 
     @admin.display(description="Posts", ordering="post_count")
     def post_count(self, image):
@@ -158,8 +168,8 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="Markdown to paste into a post")
     def markdown(self, image):
         return format_html(
-            '<input type="text" readonly value="{}" size="60" aria-label="Markdown for this '
-            'image" class="vTextField">',
+            '<textarea readonly rows="2" cols="60" class="vLargeTextField" '
+            'aria-label="Markdown for this image">{}</textarea>',
             image.markdown(),
         )
 

@@ -258,7 +258,7 @@ def test_figure_shows_the_images_caption_and_credit(add, make_post):
     image = add(WIDE_JPEG, caption="Latency by week", credit="Ada Lovelace")
     post = make_post(body=image_markdown(image))
     assert (
-        '<figcaption>Latency by week <span class="post-image__credit">Ada Lovelace</span>'
+        '<figcaption>Latency by week — <span class="post-image__credit">Ada Lovelace</span>'
         "</figcaption></figure>"
     ) in post.body_html
 

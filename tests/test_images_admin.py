@@ -124,7 +124,7 @@ def test_change_page_shows_the_markdown_to_copy_and_a_thumbnail(library_client, 
     image = add(alt_text="A red wall")
     page = library_client.get(change_url(image)).content.decode()
     markdown = html.escape(f"![A red wall](/media/images/{image.key}.jpg)")
-    assert f'readonly value="{markdown}"' in page
+    assert f'aria-label="Markdown for this image">{markdown}</textarea>' in page
     assert f'<img src="/media/images/{image.key}-480w.webp" alt="" width="80" height="40"' in page
 
 
@@ -331,8 +331,17 @@ def test_the_same_file_uploaded_twice_is_one_image_and_one_set_of_files(library_
 def test_the_same_file_again_in_the_library_form_says_it_was_there(library_client):
     add_through_form(library_client, alt_text="A red wall")
     response = add_through_form(library_client, alt_text="", follow=True)
-    assert Image.objects.count() == 1
-    assert "The library already had this image; here it is." in response.content.decode()
+    image = Image.objects.get()
+    assert response.redirect_chain[-1][0] == change_url(image)
+    page = response.content.decode()
+    assert "The library already had this image; here it is. Nothing was added." in page
+    assert "was added successfully" not in page
+
+
+def test_an_upload_in_the_library_form_leads_to_its_markdown(library_client):
+    response = add_through_form(library_client, alt_text="A red wall", follow=True)
+    assert response.redirect_chain[-1][0] == change_url(Image.objects.get())
+    assert "Uploaded. Copy its Markdown below into a post." in response.content.decode()
 
 
 def test_uploading_again_with_alt_text_fills_an_empty_alt(library_client):
@@ -519,6 +528,8 @@ def test_delete_page_of_an_image_a_draft_shows_lists_the_post_and_refuses(
     files = stored_files(media_root)
     page = library_client.get(delete_url(image)).content.decode()
     assert "Fencing tokens" in page
+    assert "is still shown in these posts, so it stays in the library" in page
+    assert "would require deleting" not in page
     response = library_client.post(delete_url(image), {"post": "yes"})
     assert response.status_code == 200
     assert "Fencing tokens" in response.content.decode()
