@@ -18,6 +18,7 @@ from tests.web_server import PROJECT_DIR
 
 pytest_plugins = ["tests.s3_server"]
 
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests log users in hundreds of times.
