@@ -463,6 +463,8 @@ EDITOR_PAGES = {
         ".email-preview",
     ),
     "import": (lambda post: reverse("admin:blog_post_import"), "#content-main"),
+}
+IMAGE_LIBRARY_PAGES = {
     "image library": (lambda post: reverse("admin:blog_image_changelist"), "#content"),
     "image upload": (lambda post: reverse("admin:blog_image_add"), "#content-main"),
     "image": (
@@ -506,6 +508,18 @@ def test_editor_page_has_no_serious_accessibility_violations(sign_in, post_with_
     page = sign_in(bypass_csp=True).open(path(post_with_revisions))
     expect_editor_ready(page)
     assert axe_violations(page, scope, exclude=NOT_OURS) == []
+
+
+def test_image_library_pages_pass_csp_and_axe_and_fit_a_320_px_screen(sign_in, post_with_revisions):
+    # One server for the four plain admin pages: each check is the same as the editor's own.
+    desktop, for_axe = sign_in(), sign_in(bypass_csp=True)
+    phone = sign_in(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    for name, (path, scope) in IMAGE_LIBRARY_PAGES.items():
+        url = path(post_with_revisions)
+        assert desktop.violations(desktop.open(url)) == [], name
+        assert axe_violations(for_axe.open(url), scope) == [], name
+        width = phone.open(url).evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, name
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
