@@ -5,6 +5,7 @@ import shutil
 from contextlib import contextmanager
 
 import pytest
+from django.conf import settings
 from django.db import connections
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -12,6 +13,14 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 needs_chromium = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)"
+)
+
+# The admin editor's browser suites drive gunicorn and a browser per test: minutes of a CI run.
+# What they prove is the editor's script and pages, the same on either database, so they run
+# once, on PostgreSQL; on SQLite the endpoints they call are tested through the test client.
+on_postgresql_only = pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="the editor's browser tests run on PostgreSQL (DATABASE_URL=postgres://…)",
 )
 
 

@@ -23,11 +23,11 @@ from playwright.sync_api import expect
 from blog.images import add_image
 from blog.models import Post
 from tests import image_files
-from tests.chromium import launched_chromium, needs_chromium
+from tests.chromium import launched_chromium, needs_chromium, on_postgresql_only
 from tests.test_browser_csp import COLLECT_VIOLATIONS, READ_VIOLATIONS
 from tests.web_server import PROJECT_DIR, Gunicorn, database_url
 
-pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+pytestmark = [needs_chromium, on_postgresql_only, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -12,10 +12,10 @@ from playwright.sync_api import expect
 from blog.models import Image, Post
 from tests import image_files
 from tests import test_browser_editor as editor_tests
-from tests.chromium import needs_chromium
+from tests.chromium import needs_chromium, on_postgresql_only
 from tests.web_server import Gunicorn
 
-pytestmark = [needs_chromium, pytest.mark.django_db(transaction=True)]
+pytestmark = [needs_chromium, on_postgresql_only, pytest.mark.django_db(transaction=True)]
 
 # The editor tests' browser, database, static files and signed-in authors; `server` is this
 # module's own.
