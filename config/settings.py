@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "simple_history",
+    "anymail",
     "core",
     "blog",
     "newsletter",
@@ -244,6 +245,29 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Blog <newsletter@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# A provider's HTTP API instead of SMTP, through django-anymail: amazon_ses, brevo, mailgun,
+# postmark, sendgrid, or any other anymail backend's name. Its settings come from the
+# environment variables named ANYMAIL_<SETTING> (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_WEBHOOK_SECRET).
+EMAIL_PROVIDER = os.environ.get("EMAIL_PROVIDER", "").strip().lower()
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+# DKIM-signs what goes out by SMTP when all three are set, for relays that do not sign.
+DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
+DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR", "")
+DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
+if (
+    DKIM_PRIVATE_KEY_FILE
+    and DKIM_SELECTOR
+    and DKIM_DOMAIN
+    and EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend"
+):
+    EMAIL_BACKEND = "core.mail.DKIMSigningEmailBackend"
+
 # Email leaves the request path through this task queue; `manage.py db_worker` runs the tasks.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -257,6 +281,8 @@ NEWSLETTER_TEXT = os.environ.get(
 # A mailbox that unsubscribes whoever writes to it; only advertised in List-Unsubscribe when set.
 NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
 NEWSLETTER_CONFIRM_DAYS = int(os.environ.get("NEWSLETTER_CONFIRM_DAYS", "7"))
+# The sender's postal address in every email's footer, as the US CAN-SPAM act asks.
+NEWSLETTER_POSTAL_ADDRESS = os.environ.get("NEWSLETTER_POSTAL_ADDRESS", "")
 # Searches accepted from one client IP (IPv6: one /64) per minute; more get a 429 page.
 SEARCHES_PER_IP_PER_MINUTE = int(os.environ.get("SEARCHES_PER_IP_PER_MINUTE", "30"))
 NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR = int(

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 
 class SubscriberQuerySet(models.QuerySet):
@@ -13,12 +14,28 @@ class SubscriberQuerySet(models.QuerySet):
     def confirmed(self):
         return self.filter(status=Subscriber.Status.CONFIRMED)
 
+    def recipients_of(self, post):
+        """Confirmed subscribers who want `post`: everyone who takes every post, and those who
+        chose its series or one of its tags. One row each, however many of their choices match."""
+        wanted = Q(everything=True)
+        if post.series_id is not None:
+            wanted |= Q(series=post.series_id)
+        tag_ids = list(post.tags.values_list("pk", flat=True))
+        if tag_ids:
+            wanted |= Q(tags__in=tag_ids)
+        return self.confirmed().filter(pk__in=Subscriber.objects.filter(wanted).values("pk"))
+
 
 class Subscriber(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending confirmation"
         CONFIRMED = "confirmed", "Confirmed"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (marked as spam)"
+
+    # A subscriber in one of these is never sent to again, and only they can ask to come back.
+    STOPPED = (Status.UNSUBSCRIBED, Status.BOUNCED, Status.COMPLAINED)
 
     email = models.EmailField(max_length=254, help_text="Kept as typed; compared ignoring case.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -28,8 +45,23 @@ class Subscriber(models.Model):
         max_length=200, blank=True, help_text="The page whose form they used."
     )
     consent_wording = models.TextField(help_text="The words of the box they agreed to.")
+    consent_source = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Set when imported: where from, when, and when they opted in there.",
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When they stopped getting email, for whatever reason."
+    )
+    everything = models.BooleanField(
+        default=True, help_text="Every new post; otherwise only the chosen series and tags."
+    )
+    series = models.ManyToManyField("blog.Series", blank=True, related_name="subscribers")
+    tags = models.ManyToManyField("blog.Tag", blank=True, related_name="subscribers")
+    soft_bounces = models.PositiveSmallIntegerField(
+        default=0, help_text="Temporary delivery failures in a row; three stop the sending."
+    )
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -47,6 +79,53 @@ class Subscriber(models.Model):
     def __str__(self):
         return self.email
 
+    def get_absolute_url(self):
+        return reverse("admin:newsletter_subscriber_change", args=[self.pk])
+
+
+def suppression_hashes(email):
+    """Keyed hashes of an address, under the secret key and each fallback, so rotating the key
+    never lets an erased address back in."""
+    value = email.strip().lower()
+    return [
+        salted_hmac(SUPPRESSION_SALT, value, secret=secret, algorithm="sha256").hexdigest()
+        for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    ]
+
+
+SUPPRESSION_SALT = "newsletter.suppression"
+
+
+class SuppressionQuerySet(models.QuerySet):
+    def matching(self, email):
+        return self.filter(address_hash__in=suppression_hashes(email))
+
+
+class Suppression(models.Model):
+    """An address that must never be added again, kept only as a keyed hash: what is left of a
+    subscriber who erased themselves."""
+
+    class Reason(models.TextChoices):
+        ERASED = "erased", "Erased at their request"
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.ERASED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SuppressionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} on {self.created_at:%Y-%m-%d}"
+
+    @classmethod
+    def add(cls, email, reason=Reason.ERASED):
+        cls.objects.get_or_create(
+            address_hash=suppression_hashes(email)[0], defaults={"reason": reason}
+        )
+
 
 class NewsletterIssue(models.Model):
     """One post sent to the subscribers confirmed at the moment the author pressed send."""
@@ -63,6 +142,9 @@ class NewsletterIssue(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    recipient_count = models.PositiveIntegerField(
+        default=0, help_text="Subscribers who wanted the post when it was sent."
+    )
     # The worker sending this issue holds the lease; a killed worker's lease runs out.
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
@@ -107,6 +189,13 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (unsubscribed)"
 
+    class Event(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce (temporary)"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (marked as spam)"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed at the provider"
+
     issue = models.ForeignKey(NewsletterIssue, on_delete=models.CASCADE, related_name="deliveries")
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
@@ -114,6 +203,17 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    message_id = models.CharField(
+        max_length=250, blank=True, help_text="The provider's id for the message, or ours for SMTP."
+    )
+    event = models.CharField(
+        max_length=12,
+        choices=Event.choices,
+        blank=True,
+        help_text="The last thing the provider reported.",
+    )
+    event_at = models.DateTimeField(null=True, blank=True)
+    event_detail = models.TextField(blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -123,7 +223,12 @@ class Delivery(models.Model):
                 fields=["issue", "subscriber"], name="newsletter_delivery_once_per_issue"
             )
         ]
-        indexes = [models.Index(fields=["issue", "status", "id"], name="delivery_progress_idx")]
+        indexes = [
+            models.Index(fields=["issue", "status", "id"], name="delivery_progress_idx"),
+            models.Index(
+                fields=["message_id"], name="delivery_message_id_idx", condition=~Q(message_id="")
+            ),
+        ]
 
     def __str__(self):
         return f"{self.subscriber} · {self.get_status_display()}"

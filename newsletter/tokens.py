@@ -10,6 +10,7 @@ from newsletter.models import Subscriber
 
 CONFIRM_SALT = "newsletter.confirm"
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
+MANAGE_SALT = "newsletter.manage"
 
 
 class InvalidToken(Exception):
@@ -33,6 +34,10 @@ def make_confirm_token(subscriber):
 
 def make_unsubscribe_token(subscriber):
     return signing.dumps([subscriber.pk, email_digest(subscriber.email)], salt=UNSUBSCRIBE_SALT)
+
+
+def make_manage_token(subscriber):
+    return signing.dumps([subscriber.pk, email_digest(subscriber.email)], salt=MANAGE_SALT)
 
 
 def _subscriber_for(payload):
@@ -64,6 +69,15 @@ def subscriber_from_unsubscribe_token(token):
     """Unsubscribe links never expire; signing falls back to DJANGO_SECRET_KEY_FALLBACKS."""
     try:
         payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature as error:
+        raise InvalidToken from error
+    return _subscriber_for(payload)
+
+
+def subscriber_from_manage_token(token):
+    """Manage links never expire either: they are in every email, as unsubscribe links are."""
+    try:
+        payload = signing.loads(token, salt=MANAGE_SALT)
     except signing.BadSignature as error:
         raise InvalidToken from error
     return _subscriber_for(payload)

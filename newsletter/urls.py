@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
-from newsletter import views
+from core.page_cache import public_page
+from newsletter import tracking, views
 
 
 class TokenConverter:
@@ -19,6 +20,11 @@ app_name = "newsletter"
 urlpatterns = [
     path("", views.subscribe, name="subscribe"),
     path("check-your-inbox/", views.check_inbox, name="check_inbox"),
+    path("archive/", public_page(views.ArchiveView.as_view(), ["page"]), name="archive"),
+    path("manage/<token:token>/", views.manage, name="manage"),
+    path("manage/<token:token>/data.json", views.manage_data, name="manage_data"),
+    # The tracking webhook of the provider EMAIL_PROVIDER names: bounces, complaints, unsubscribes.
+    path("webhooks/<slug:provider>/tracking/", tracking.webhook, name="tracking_webhook"),
     path("confirm/<token:token>/", views.confirm, name="confirm"),
     path("unsubscribe/<token:token>/", views.unsubscribe, name="unsubscribe"),
     path(

@@ -5,12 +5,14 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
+from django.views.generic import ListView
 
+from blog.models import Post
 from core.outage import DATABASE_OUTAGE_ERRORS, outage_response
 from newsletter import services
 from newsletter.context_processors import newsletter_box
 from newsletter.forms import SubscribeForm
-from newsletter.models import Subscriber
+from newsletter.models import NewsletterIssue, Subscriber
 from newsletter.tokens import (
     ExpiredToken,
     InvalidToken,
@@ -132,3 +134,26 @@ def unsubscribe_one_click(request, token):
         return _invalid_link(request)
     services.unsubscribe(subscriber)
     return render(request, "newsletter/unsubscribed.html")
+
+
+class ArchiveView(ListView):
+    """What was emailed, newest first: issues of posts that are public now."""
+
+    template_name = "newsletter/archive.html"
+    context_object_name = "issues"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return (
+            NewsletterIssue.objects.filter(post__in=Post.objects.published())
+            .select_related("post")
+            .only("subject", "created_at", "post__slug")
+        )
+
+
+def manage(request, token):
+    raise NotImplementedError
+
+
+def manage_data(request, token):
+    raise NotImplementedError
