@@ -1,65 +1,78 @@
-"""The emails the newsletter sends, built from templates in templates/newsletter/email/."""
+"""The emails the newsletter sends, built from templates in templates/newsletter/email/.
+
+An issue is rendered once for all its subscribers (`IssueEmail`); only the links that carry a
+subscriber's own signed token differ between their copies, and those are put in last.
+"""
 
 import re
+from datetime import UTC
+from email.utils import format_datetime, make_msgid
 from functools import cache
+from urllib.parse import urlsplit
 
+import css_inline
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from pygments.formatters import HtmlFormatter
 
 from blog import figures
 from blog.rendering import without_heading_anchors
 from core.site import absolute_url
-from newsletter.tokens import make_confirm_token, make_unsubscribe_token
+from newsletter.tokens import make_confirm_token, make_manage_token, make_unsubscribe_token
 
-MONOSPACE = "font-family: SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"
-CODE_BLOCK_STYLE = (
-    f"{MONOSPACE}; font-size: 13px; line-height: 1.45; background: #f6f8fa; color: #1f2328; "
-    "padding: 12px 14px; border-radius: 6px; margin: 0 0 16px; "
-    # Many mail clients can't scroll sideways: wrap long lines; indentation stays as written.
-    "white-space: pre-wrap; word-wrap: break-word"
+MONOSPACE = "SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"
+# The post's look in mail clients, which keep inline styles only: css-inline writes these into
+# each element's style attribute. Only this stylesheet is inlined, never anything from the post.
+EMAIL_CSS = f"""
+pre {{
+  font-family: {MONOSPACE}; font-size: 13px; line-height: 1.45; background: #f6f8fa;
+  color: #1f2328; padding: 12px 14px; border-radius: 6px; margin: 0 0 16px;
+  white-space: pre-wrap; word-wrap: break-word;
+}}
+code {{
+  font-family: {MONOSPACE}; font-size: 90%; background: #f6f8fa; padding: 1px 4px;
+  border-radius: 4px;
+}}
+pre code {{ font-size: 13px; background: transparent; padding: 0; }}
+table {{ border-collapse: collapse; margin: 0 0 16px; }}
+th {{ border: 1px solid #d0d7de; padding: 6px 10px; background: #f6f8fa; }}
+td {{ border: 1px solid #d0d7de; padding: 6px 10px; }}
+blockquote {{ margin: 0 0 16px; padding: 0 12px; border-left: 4px solid #d0d7de; color: #57606a; }}
+img {{ max-width: 100%; height: auto; }}
+sup {{ font-size: 75%; line-height: 0; vertical-align: super; }}
+.footnote {{ font-size: 14px; color: #57606a; margin-top: 24px; }}
+.footnote hr {{ border: 0; border-top: 1px solid #d0d7de; margin: 0 0 8px; }}
+"""
+# Many mail clients cannot scroll sideways, so code wraps (above); indentation stays as written.
+
+# Footnotes as the Markdown extension writes them: a numbered link to the note, and a link back.
+# Mail clients drop the ids these point at, so email keeps the numbers and loses the links.
+FOOTNOTE_REFERENCE = re.compile(
+    r'<sup id="fnref[^"]*"><a class="footnote-ref" href="[^"]*">([^<]*)</a></sup>'
 )
-INLINE_CODE_STYLE = (
-    f"{MONOSPACE}; font-size: 90%; background: #f6f8fa; padding: 1px 4px; border-radius: 4px"
+FOOTNOTE_BACK_LINK = re.compile(
+    r'(?:&#160;)?<a class="footnote-backref" href="[^"]*"[^>]*>[^<]*</a>'
 )
-ELEMENT_STYLES = {
-    "table": "border-collapse: collapse; margin: 0 0 16px",
-    "th": "border: 1px solid #d0d7de; padding: 6px 10px; background: #f6f8fa",
-    "td": "border: 1px solid #d0d7de; padding: 6px 10px",
-    "blockquote": (
-        "margin: 0 0 16px; padding: 0 12px; border-left: 4px solid #d0d7de; color: #57606a"
-    ),
-    "img": "max-width: 100%; height: auto",
-}
+FOOTNOTE_ID = re.compile(r' id="fn:[^"]*"')
 
 
 @cache
-def _token_styles():
-    return {
-        name: style for name, (style, _, _) in HtmlFormatter(style="default").class2style.items()
-    }
-
-
-def _styled_span(match):
-    style = _token_styles().get(match.group(1))
-    return f'<span style="{style}">' if style else "<span>"
+def _stylesheet():
+    return EMAIL_CSS + HtmlFormatter(style="default").get_style_defs(".highlight")
 
 
 def inline_styled(body_html):
     """
-    The post's stored, already sanitized HTML with CSS classes turned into inline styles, which
-    is all that Gmail and Outlook keep. Only styles written here are added, nothing from the post.
+    The post's stored, already sanitized HTML as mail clients need it: styles inline, footnotes
+    as plain numbered notes, images at email size, and site links absolute.
     """
-    html = figures.for_email(without_heading_anchors(body_html)).replace(
-        '<div class="highlight"><pre><span></span><code>',
-        f'<div><pre style="{CODE_BLOCK_STYLE}"><code style="{MONOSPACE}">',
-    )
-    html = re.sub(r'<span class="([\w-]+)">', _styled_span, html)
-    html = html.replace("<code>", f'<code style="{INLINE_CODE_STYLE}">')
-    for element, style in ELEMENT_STYLES.items():
-        html = re.sub(rf"<{element}(?=[ >])", f'<{element} style="{style}"', html)
+    html = figures.for_email(without_heading_anchors(body_html))
+    html = FOOTNOTE_REFERENCE.sub(r"<sup>\1</sup>", html)
+    html = FOOTNOTE_ID.sub("", FOOTNOTE_BACK_LINK.sub("", html))
+    html = css_inline.inline_fragment(html, _stylesheet())
     # Links between posts are relative on the site; an email needs the whole address.
     return re.sub(r'(href|src)="/(?!/)', rf'\1="{settings.SITE_URL}/', html)
 
@@ -67,6 +80,35 @@ def inline_styled(body_html):
 def absolute_markdown_links(markdown_text):
     """The post's Markdown, the email's text part, with its site links and images absolute."""
     return re.sub(r"\]\(/(?!/)", f"]({settings.SITE_URL}/", markdown_text)
+
+
+def site_host():
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def envelope_headers():
+    """Every email's own Date (in UTC, "+0000", not "-0000" for "zone unknown") and a
+    Message-ID on the site's domain rather than the machine's name."""
+    return {
+        "Date": format_datetime(timezone.now().astimezone(UTC)),
+        "Message-ID": make_msgid(domain=site_host()),
+    }
+
+
+def list_headers(one_click_url):
+    """RFC 2369, 2919 and 8058: which list this is and how to leave it in one click."""
+    targets = [f"<{one_click_url}>"]
+    if settings.NEWSLETTER_UNSUBSCRIBE_MAILTO:
+        targets.append(f"<mailto:{settings.NEWSLETTER_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
+    return {
+        "List-Id": f"<newsletter.{site_host()}>",
+        "List-Unsubscribe": ", ".join(targets),
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def manage_url(subscriber):
+    return absolute_url(reverse("newsletter:manage", args=[make_manage_token(subscriber)]))
 
 
 def unsubscribe_urls(subscriber):
@@ -77,22 +119,64 @@ def unsubscribe_urls(subscriber):
     )
 
 
-def _message(subscriber, template, subject, context, *, headers=None, connection=None):
-    context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"newsletter/email/{template}.txt", context),
-        to=[subscriber.email],
-        headers=headers,
-        connection=connection,
-    )
-    message.attach_alternative(
-        render_to_string(f"newsletter/email/{template}.html", context), "text/html"
-    )
-    return message
+def subscriber_links(subscriber):
+    unsubscribe_url, one_click_url = unsubscribe_urls(subscriber)
+    return {
+        "unsubscribe_url": unsubscribe_url,
+        "one_click_url": one_click_url,
+        "manage_url": manage_url(subscriber),
+    }
+
+
+def _context(context):
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "postal_address": settings.NEWSLETTER_POSTAL_ADDRESS,
+        **context,
+    }
+
+
+class RenderedEmail:
+    """One email's subject and parts, rendered once, with stand-ins where each subscriber's own
+    links go; `message_for()` puts a subscriber's links in."""
+
+    # Signed tokens hold only [A-Za-z0-9_:-], so they need no escaping in HTML or headers.
+    PLACEHOLDERS = {name: f"@@{name.upper()}@@" for name in ("unsubscribe_url", "manage_url")}
+
+    def __init__(self, template, subject, context, *, list_mail=True):
+        context = _context({**context, **self.PLACEHOLDERS})
+        self.subject = subject
+        self.text = render_to_string(f"newsletter/email/{template}.txt", context)
+        self.html = render_to_string(f"newsletter/email/{template}.html", context)
+        self.list_mail = list_mail
+
+    def message_for(self, subscriber, *, connection=None, links=None):
+        links = links or subscriber_links(subscriber)
+        text, html = self.text, self.html
+        for name, placeholder in self.PLACEHOLDERS.items():
+            text = text.replace(placeholder, links[name])
+            html = html.replace(placeholder, links[name])
+        headers = envelope_headers()
+        if self.list_mail:
+            headers.update(list_headers(links["one_click_url"]))
+        message = EmailMultiAlternatives(
+            subject=self.subject,
+            body=text,
+            to=[subscriber.email],
+            headers=headers,
+            connection=connection,
+        )
+        message.attach_alternative(html, "text/html")
+        return message
+
+
+def _message(subscriber, template, subject, context, *, list_mail=True):
+    return RenderedEmail(template, subject, context, list_mail=list_mail).message_for(subscriber)
 
 
 def confirmation_message(subscriber):
+    # Not list mail: the address is not on the list until its owner says so.
     token = make_confirm_token(subscriber)
     return _message(
         subscriber,
@@ -102,37 +186,64 @@ def confirmation_message(subscriber):
             "confirm_url": absolute_url(reverse("newsletter:confirm", args=[token])),
             "days": settings.NEWSLETTER_CONFIRM_DAYS,
         },
+        list_mail=False,
     )
 
 
 def already_subscribed_message(subscriber):
-    unsubscribe_url, _ = unsubscribe_urls(subscriber)
     return _message(
         subscriber,
         "already_subscribed",
         f"You are already subscribed to {settings.SITE_NAME}",
-        {"unsubscribe_url": unsubscribe_url},
+        {"subscriber": subscriber},
     )
+
+
+def welcome_message(subscriber):
+    return _message(
+        subscriber,
+        "welcome",
+        f"Welcome to {settings.SITE_NAME}",
+        {"subscriber": subscriber, "choices": choices_summary(subscriber)},
+    )
+
+
+def add_topic_message(subscriber, topic, confirm_url):
+    """Asks a subscriber to confirm adding a series or tag (`topic`) to what they get."""
+    return _message(
+        subscriber,
+        "add_topic",
+        f"Confirm: new posts in “{topic}” from {settings.SITE_NAME}",
+        {"subscriber": subscriber, "topic": topic, "confirm_url": confirm_url},
+        list_mail=False,
+    )
+
+
+def choices_summary(subscriber):
+    """What a subscriber gets, in words: "every new post", or the series and tags they chose."""
+    if subscriber.everything:
+        return "every new post"
+    names = [f"the series “{series}”" for series in subscriber.series.all()]
+    names += [f"posts tagged “{tag}”" for tag in subscriber.tags.all()]
+    if not names:
+        return "nothing until you choose a series or tag"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 TEST_SUBJECT_PREFIX = "[Test] "
 
 
+class IssueEmail(RenderedEmail):
+    """An issue's email, rendered once however many subscribers get it."""
+
+    def __init__(self, issue, *, test=False):
+        super().__init__(
+            "issue",
+            f"{TEST_SUBJECT_PREFIX}{issue.subject}" if test else issue.subject,
+            {"issue": issue, "is_test": test},
+        )
+
+
 def issue_message(issue, subscriber, *, connection=None, test=False):
     """The email of `issue` for `subscriber`; with `test`, the author's own marked copy."""
-    unsubscribe_url, one_click_url = unsubscribe_urls(subscriber)
-    targets = [f"<{one_click_url}>"]
-    if settings.NEWSLETTER_UNSUBSCRIBE_MAILTO:
-        targets.append(f"<mailto:{settings.NEWSLETTER_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>")
-    headers = {
-        "List-Unsubscribe": ", ".join(targets),
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
-    return _message(
-        subscriber,
-        "issue",
-        f"{TEST_SUBJECT_PREFIX}{issue.subject}" if test else issue.subject,
-        {"issue": issue, "unsubscribe_url": unsubscribe_url, "is_test": test},
-        headers=headers,
-        connection=connection,
-    )
+    return IssueEmail(issue, test=test).message_for(subscriber, connection=connection)

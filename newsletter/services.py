@@ -69,12 +69,15 @@ def subscribe(email, *, page):
 
 
 def confirm(subscriber):
-    """Confirm a pending subscriber. Returns False when there was nothing to confirm."""
-    return bool(
-        Subscriber.objects.filter(pk=subscriber.pk, status=Subscriber.Status.PENDING).update(
-            status=Subscriber.Status.CONFIRMED, confirmed_at=timezone.now()
-        )
-    )
+    """Confirm a pending subscriber and send the welcome email. Returns False when there was
+    nothing to confirm."""
+    with transaction.atomic():
+        confirmed = Subscriber.objects.filter(
+            pk=subscriber.pk, status=Subscriber.Status.PENDING
+        ).update(status=Subscriber.Status.CONFIRMED, confirmed_at=timezone.now())
+        if confirmed:
+            tasks.send_welcome.enqueue(subscriber.pk)
+    return bool(confirmed)
 
 
 def unsubscribe(subscriber):

@@ -42,6 +42,15 @@ def send_already_subscribed(subscriber_id, attempt=1):
 
 
 @task()
+def send_welcome(subscriber_id, attempt=1):
+    subscriber = Subscriber.objects.confirmed().filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return "no longer subscribed"
+    message = emails.welcome_message(subscriber)
+    return _send_or_retry(message, send_welcome, subscriber_id, attempt)
+
+
+@task()
 def send_issue(issue_id):
     outcome, run_again_at = sending.send_issue(issue_id)
     if run_again_at is not None:
