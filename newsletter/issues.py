@@ -42,11 +42,14 @@ def create_issue(post, subscribers, *, user=None):
         (Delivery(issue=issue, subscriber_id=pk) for pk in subscriber_ids.iterator()),
         batch_size=1000,
     )
+    issue.recipient_count = issue.deliveries.count()
+    issue.save(update_fields=["recipient_count"])
     return issue
 
 
 def new_issue(post, *, user=None, again=False):
-    """The issue for sending `post` to every confirmed subscriber, in the caller's transaction.
+    """The issue for sending `post` to the confirmed subscribers who want it, in the caller's
+    transaction.
     A post already sent raises AlreadySent unless `again` says the author means it."""
     if not Post.objects.published().filter(pk=post.pk).exists():
         raise NotPublic
@@ -55,7 +58,7 @@ def new_issue(post, *, user=None, again=False):
     previous = NewsletterIssue.objects.filter(post=post).first()
     if previous is not None and not again:
         raise AlreadySent(previous)
-    return create_issue(post, Subscriber.objects.confirmed(), user=user)
+    return create_issue(post, Subscriber.objects.recipients_of(post), user=user)
 
 
 def take_planned_send(post_id):

@@ -67,6 +67,17 @@ def preview_message(post, user, *, test=False):
     )
 
 
+def recipient_counts(post):
+    """How many would get `post` if it went out now, of how many confirmed subscribers. An
+    unsaved post has no tags yet: only those who take every post are counted."""
+    confirmed = Subscriber.objects.confirmed()
+    if post is None or post.pk is None:
+        recipients = confirmed.filter(everything=True)
+    else:
+        recipients = Subscriber.objects.recipients_of(post)
+    return {"recipients": recipients.count(), "confirmed_subscribers": confirmed.count()}
+
+
 class PostWithNewsletterAdmin(PostAdmin):
     form = PostWithNewsletterForm
     change_form_template = "admin/newsletter/post_change_form.html"
@@ -111,7 +122,7 @@ class PostWithNewsletterAdmin(PostAdmin):
         return form
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["confirmed_subscribers"] = Subscriber.objects.confirmed().count()
+        context.update(recipient_counts(obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_related(self, request, form, formsets, change):
@@ -174,7 +185,7 @@ class PostWithNewsletterAdmin(PostAdmin):
             "from_email": message.from_email or settings.DEFAULT_FROM_EMAIL,
             "test_address": request.user.email,
             "can_send_test": self.has_send_newsletter_permission(request),
-            "confirmed_subscribers": Subscriber.objects.confirmed().count(),
+            **recipient_counts(post),
             "already_sent": NewsletterIssue.objects.filter(post=post).first(),
         }
         request.current_app = self.admin_site.name

@@ -15,7 +15,7 @@ from django.db.models import F, Min, Q
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from newsletter import emails
+from newsletter import emails, tracking
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,20 @@ def is_temporary(error):
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500
     return isinstance(error, OSError)
+
+
+def is_permanent_refusal(error):
+    """A 5xx answer to RCPT TO: the address does not exist or will never accept our mail."""
+    return isinstance(error, smtplib.SMTPRecipientsRefused) and any(
+        500 <= code < 600 for code, _ in error.recipients.values()
+    )
+
+
+def provider_message_id(message):
+    """What the provider's reports will call this message: its own id when sent through
+    anymail, else the Message-ID we gave it."""
+    status = getattr(message, "anymail_status", None)
+    return (status and status.message_id) or message.extra_headers.get("Message-ID", "")
 
 
 def connection_lost(error):
@@ -57,6 +71,7 @@ class Pace:
 class IssueSender:
     def __init__(self, issue):
         self.issue = issue
+        self.email = emails.IssueEmail(issue)
         self.owner = get_random_string(32)
         self.lease = timedelta(seconds=settings.NEWSLETTER_LEASE_SECONDS)
         self.renewed_at = 0.0
@@ -121,11 +136,11 @@ class IssueSender:
         if subscriber is None:
             self.queued(delivery).update(status=Delivery.Status.SKIPPED)
             return
-        message = emails.issue_message(self.issue, subscriber, connection=connection)
+        message = self.email.message_for(subscriber, connection=connection)
         try:
             connection.send_messages([message])
         except Exception as error:
-            self.record_failure(delivery, error)
+            self.record_failure(delivery, error, subscriber)
             if connection_lost(error):
                 connection.close()
                 with contextlib.suppress(Exception):
@@ -136,15 +151,24 @@ class IssueSender:
             sent_at=timezone.now(),
             attempts=F("attempts") + 1,
             last_error="",
+            message_id=provider_message_id(message)[:250],
         )
 
     @staticmethod
     def queued(delivery):
         return Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.QUEUED)
 
-    def record_failure(self, delivery, error):
+    def record_failure(self, delivery, error, subscriber=None):
         attempts = delivery.attempts + 1
         description = f"{type(error).__name__}: {error}"[:1000]
+        if subscriber is not None and is_permanent_refusal(error):
+            # The receiving server said this address will never take mail: a hard bounce.
+            tracking.apply_event(
+                Delivery.Event.BOUNCED,
+                email=subscriber.email,
+                delivery=delivery,
+                detail=description,
+            )
         if is_temporary(error) and attempts < settings.NEWSLETTER_MAX_ATTEMPTS:
             retry_at = timezone.now() + timedelta(
                 seconds=settings.NEWSLETTER_RETRY_DELAY * attempts

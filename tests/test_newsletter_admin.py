@@ -80,7 +80,7 @@ def test_subscriber_changelist_lists_addresses_with_status(admin_client, three_s
 
 def test_subscriber_changelist_shows_counts_by_status(admin_client, three_subscribers):
     content = " ".join(admin_client.get(SUBSCRIBERS_URL).content.decode().split())
-    assert "3 in all: 1 pending confirmation, 1 confirmed, 1 unsubscribed." in content
+    assert "3 in all: 1 pending confirmation, 1 confirmed, 1 unsubscribed, 0 bounced" in content
 
 
 def test_subscriber_changelist_filters_by_status(admin_client, three_subscribers):
