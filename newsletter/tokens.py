@@ -5,12 +5,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ObjectDoesNotExist
 
+from blog.models import Series, Tag
 from newsletter.models import Subscriber
 
 CONFIRM_SALT = "newsletter.confirm"
 UNSUBSCRIBE_SALT = "newsletter.unsubscribe"
 MANAGE_SALT = "newsletter.manage"
+ADD_TOPIC_SALT = "newsletter.add_topic"
 
 
 class InvalidToken(Exception):
@@ -81,3 +84,38 @@ def subscriber_from_manage_token(token):
     except signing.BadSignature as error:
         raise InvalidToken from error
     return _subscriber_for(payload)
+
+
+TOPIC_MODELS = {"series": Series, "tag": Tag}
+
+
+def topic_kind(topic):
+    """ "series" or "tag": which of the two a subscriber's chosen topic is."""
+    return topic._meta.model_name
+
+
+def make_add_topic_token(subscriber, topic):
+    """The link in the email asking a confirmed subscriber to add a series or tag."""
+    payload = [subscriber.pk, email_digest(subscriber.email), topic_kind(topic), topic.pk]
+    return signing.dumps(payload, salt=ADD_TOPIC_SALT)
+
+
+def topic_from_add_topic_token(token):
+    """
+    The subscriber and the series or tag an add-topic link is for. ExpiredToken after
+    NEWSLETTER_CONFIRM_DAYS; InvalidToken when it was changed, or the series or tag is gone.
+    """
+    max_age = timedelta(days=settings.NEWSLETTER_CONFIRM_DAYS)
+    try:
+        payload = signing.loads(token, salt=ADD_TOPIC_SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        subscriber_id, digest, *_ = signing.loads(token, salt=ADD_TOPIC_SALT)
+        raise ExpiredToken(_subscriber_for([subscriber_id, digest]).pk) from error
+    except signing.BadSignature as error:
+        raise InvalidToken from error
+    try:
+        subscriber_id, digest, kind, topic_id = payload
+        topic = TOPIC_MODELS[kind].objects.get(pk=int(topic_id))
+    except (TypeError, ValueError, KeyError, ObjectDoesNotExist) as error:
+        raise InvalidToken from error
+    return _subscriber_for([subscriber_id, digest]), topic

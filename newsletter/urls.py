@@ -23,6 +23,8 @@ urlpatterns = [
     path("archive/", public_page(views.ArchiveView.as_view(), ["page"]), name="archive"),
     path("manage/<token:token>/", views.manage, name="manage"),
     path("manage/<token:token>/data.json", views.manage_data, name="manage_data"),
+    # From the email to a confirmed subscriber who asked for a series or tag: adds it.
+    path("add/<token:token>/", views.add_topic, name="add_topic"),
     # The tracking webhook of the provider EMAIL_PROVIDER names: bounces, complaints, unsubscribes.
     path("webhooks/<slug:provider>/tracking/", tracking.webhook, name="tracking_webhook"),
     path("confirm/<token:token>/", views.confirm, name="confirm"),

@@ -1,5 +1,7 @@
 from django.conf import settings
-from django.http import HttpResponseRedirect
+from django.contrib import messages
+from django.db.models import prefetch_related_objects
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -9,15 +11,18 @@ from django.views.generic import ListView
 
 from blog.models import Post
 from core.outage import DATABASE_OUTAGE_ERRORS, outage_response
-from newsletter import services
+from newsletter import emails, services
 from newsletter.context_processors import newsletter_box
-from newsletter.forms import SubscribeForm
+from newsletter.forms import ChoicesForm, EraseForm, SubscribeForm
 from newsletter.models import NewsletterIssue, Subscriber
 from newsletter.tokens import (
     ExpiredToken,
     InvalidToken,
+    make_manage_token,
     subscriber_from_confirm_token,
+    subscriber_from_manage_token,
     subscriber_from_unsubscribe_token,
+    topic_from_add_topic_token,
 )
 
 
@@ -59,7 +64,9 @@ def _subscribe_post(request):
         return render(request, "newsletter/subscribe.html", {"form": form}, status=400)
     try:
         services.subscribe(
-            form.cleaned_data["email"], page=form.cleaned_data["page"] or request.path
+            form.cleaned_data["email"],
+            page=form.cleaned_data["page"] or request.path,
+            topic=form.cleaned_data["topic"],
         )
     except services.RateLimited:
         return _rate_limited(request)
@@ -82,6 +89,10 @@ def _invalid_link(request):
     return render(request, "newsletter/invalid_link.html", status=400)
 
 
+def _manage_path(subscriber):
+    return reverse("newsletter:manage", args=[make_manage_token(subscriber)])
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request, token):
@@ -102,7 +113,8 @@ def confirm(request, token):
         services.confirm(subscriber)
         return redirect(request.path)
     form = _resubscribe_form(subscriber)
-    return render(request, "newsletter/confirm.html", {"subscriber": subscriber, "form": form})
+    context = {"subscriber": subscriber, "form": form, "manage_url": _manage_path(subscriber)}
+    return render(request, "newsletter/confirm.html", context)
 
 
 @never_cache
@@ -116,7 +128,12 @@ def unsubscribe(request, token):
         services.unsubscribe(subscriber)
         return redirect(request.path)
     form = _resubscribe_form(subscriber)
-    context = {"subscriber": subscriber, "form": form, "token": token}
+    context = {
+        "subscriber": subscriber,
+        "form": form,
+        "token": token,
+        "manage_url": _manage_path(subscriber),
+    }
     return render(request, "newsletter/unsubscribe.html", context)
 
 
@@ -151,9 +168,117 @@ class ArchiveView(ListView):
         )
 
 
+def _status_words(subscriber):
+    Status = Subscriber.Status
+    return {
+        Status.PENDING: "Waiting for you to confirm: press the button in the confirmation email. "
+        "Nothing is sent until you do.",
+        Status.CONFIRMED: f"Subscribed: you get {emails.choices_summary(subscriber)} by email.",
+        Status.UNSUBSCRIBED: "Unsubscribed: nothing is sent to this address.",
+        Status.BOUNCED: "Stopped: emails to this address bounced, so nothing is sent to it.",
+        Status.COMPLAINED: "Stopped: an email to this address was marked as spam, so nothing "
+        "more is sent to it.",
+    }[subscriber.status]
+
+
+# Choices matter only while emails may go out; a stopped subscriber comes back through the
+# subscribe form, confirming by email again.
+CHOOSING = (Subscriber.Status.PENDING, Subscriber.Status.CONFIRMED)
+
+
+def _manage_page(request, subscriber, token, *, choices_form=None, erase_form=None, status=200):
+    if subscriber.status in CHOOSING:
+        choices_form = choices_form or ChoicesForm(subscriber=subscriber)
+        resubscribe_form = None
+    else:
+        choices_form, resubscribe_form = None, _resubscribe_form(subscriber)
+    context = {
+        "subscriber": subscriber,
+        "token": token,
+        "status_words": _status_words(subscriber),
+        "choices_form": choices_form,
+        "erase_form": erase_form or EraseForm(),
+        "form": resubscribe_form,
+    }
+    return render(request, "newsletter/manage.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def manage(request, token):
-    raise NotImplementedError
+    """A subscriber's own page, from the link in every email: choose, leave, download, erase."""
+    try:
+        subscriber = subscriber_from_manage_token(token)
+    except InvalidToken:
+        return _invalid_link(request)
+    prefetch_related_objects([subscriber], "series", "tags")
+    if request.method != "POST":
+        return _manage_page(request, subscriber, token)
+    action = request.POST.get("action")
+    if action == "choices" and subscriber.status in CHOOSING:
+        form = ChoicesForm(request.POST, subscriber=subscriber)
+        if not form.is_valid():
+            return _manage_page(request, subscriber, token, choices_form=form, status=400)
+        data = form.cleaned_data
+        services.set_choices(subscriber, data["everything"], data["series"], data["tags"])
+        messages.success(request, f"Saved: you get {emails.choices_summary(subscriber)}.")
+    elif action == "unsubscribe":
+        services.unsubscribe(subscriber)
+        messages.success(request, "Saved: you are unsubscribed. Nothing more will be sent.")
+    elif action == "erase":
+        form = EraseForm(request.POST)
+        if not form.is_valid():
+            return _manage_page(request, subscriber, token, erase_form=form, status=400)
+        services.erase(subscriber)
+        return render(request, "newsletter/erased.html")
+    else:
+        messages.error(request, "Nothing was changed: that is not something this page can do.")
+        return _manage_page(request, subscriber, token, status=400)
+    return HttpResponseRedirect(request.path, status=303)
 
 
+@never_cache
+@require_safe
 def manage_data(request, token):
-    raise NotImplementedError
+    """What we keep about the subscriber, as a JSON file to save."""
+    try:
+        subscriber = subscriber_from_manage_token(token)
+    except InvalidToken:
+        return _invalid_link(request)
+    response = JsonResponse(services.subscriber_data(subscriber), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="newsletter-data.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def add_topic(request, token):
+    """From the email sent when a confirmed subscriber asked for a series or tag: GET asks,
+    POST adds it."""
+    try:
+        subscriber, topic = topic_from_add_topic_token(token)
+    except ExpiredToken:
+        context = {"expired": True, "days": settings.NEWSLETTER_CONFIRM_DAYS}
+        return render(request, "newsletter/add_topic.html", context, status=410)
+    except InvalidToken:
+        return _invalid_link(request)
+    words = services.topic_words(topic)
+    if request.method == "POST":
+        outcome = services.add_topic(subscriber, topic)
+        messages.success(request, ADD_TOPIC_OUTCOMES[outcome].format(words=words))
+        return HttpResponseRedirect(request.path, status=303)
+    context = {
+        "subscriber": subscriber,
+        "topic_words": words,
+        "state": services.topic_state(subscriber, topic),
+        "manage_url": _manage_path(subscriber),
+    }
+    return render(request, "newsletter/add_topic.html", context)
+
+
+ADD_TOPIC_OUTCOMES = {
+    "added": "Added: you will get {words} too.",
+    "already chosen": "You already get {words}: nothing changed.",
+    "gets everything": "You already get every new post, {words} among them: nothing changed.",
+    "not subscribed": "This address is no longer subscribed, so nothing was added.",
+}
