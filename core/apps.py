@@ -5,6 +5,6 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self):
-        from core import page_cache
+        from core import mail, page_cache  # noqa: F401  (mail registers its check)
 
         page_cache.connect_migrate_signal()

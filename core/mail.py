@@ -5,6 +5,7 @@ from functools import cached_property
 
 import dkim
 from django.conf import settings
+from django.core.checks import Error, Tags, register
 from django.core.mail.backends.smtp import EmailBackend
 from django.core.mail.message import sanitize_address
 
@@ -64,3 +65,26 @@ class DKIMSigningEmailBackend(EmailBackend):
                 raise
             return False
         return True
+
+
+@register(Tags.compatibility)
+def check_dkim_key(app_configs, **kwargs):
+    """A key named but unreadable would fail every send; say so at start-up instead."""
+    if settings.EMAIL_BACKEND != "core.mail.DKIMSigningEmailBackend":
+        return []
+    try:
+        with open(settings.DKIM_PRIVATE_KEY_FILE, "rb") as key_file:
+            key = key_file.read()
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror}"
+    else:
+        if b"PRIVATE KEY-----" in key:
+            return []
+        problem = "holds no PEM private key"
+    return [
+        Error(
+            f"DKIM_PRIVATE_KEY_FILE {settings.DKIM_PRIVATE_KEY_FILE!r} {problem}.",
+            hint="Point it at the PEM file of the key whose public half is in DNS.",
+            id="core.E001",
+        )
+    ]

@@ -347,3 +347,21 @@ def test_dkim_signed_mail_verifies_against_the_published_key(
     signed = re.search(rb"h=([^;]+);", raw.replace(b"\r\n", b"").replace(b" ", b"")).group(1)
     assert b"list-unsubscribe-post" in signed.lower()
     assert not dkim.verify(raw.replace(b"Unsubscribe", b"Unsubscr1be", 1), dnsfunc=dns)
+
+
+def test_an_unreadable_dkim_key_is_a_start_up_error(settings, tmp_path):
+    from core.mail import check_dkim_key
+
+    settings.EMAIL_BACKEND = "core.mail.DKIMSigningEmailBackend"
+    settings.DKIM_PRIVATE_KEY_FILE = str(tmp_path / "missing.pem")
+    [error] = check_dkim_key(None)
+    assert error.id == "core.E001" and "cannot be read" in error.msg
+    (tmp_path / "missing.pem").write_text("not a key")
+    assert "holds no PEM private key" in check_dkim_key(None)[0].msg
+
+
+def test_dkim_key_check_is_quiet_when_signing_is_off(settings):
+    from core.mail import check_dkim_key
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert check_dkim_key(None) == []
