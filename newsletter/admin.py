@@ -1,13 +1,16 @@
 import csv
 
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from blog.models import Post
-from newsletter import tasks
+from blog.models import Post, Series, Tag
+from newsletter import importing, tasks
 from newsletter.models import Delivery, NewsletterIssue, Subscriber
 from newsletter.post_admin import PostWithNewsletterAdmin
 
@@ -20,10 +23,20 @@ CSV_COLUMNS = [
     "consent_wording",
     "confirmed_at",
     "unsubscribed_at",
+    "consent_source",
+    "everything",
+    "series",
+    "tags",
+    "soft_bounces",
 ]
+# The columns that are the subscriber's own fields; "series" and "tags" list slugs.
+CSV_FIELDS = [column for column in CSV_COLUMNS if column not in {"series", "tags"}]
+IMPORT_MAX_MB = 20
 
 
 def _csv_cell(value):
+    if isinstance(value, bool):
+        value = "true" if value else "false"
     text = "" if value is None else str(value)
     # A spreadsheet would run a cell that starts like a formula; an address may start with "=".
     return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
@@ -35,9 +48,51 @@ def subscribers_csv(queryset):
     response["Content-Disposition"] = f'attachment; filename="subscribers-{stamp}.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
-    for row in queryset.order_by("created_at", "id").values_list(*CSV_COLUMNS).iterator():
-        writer.writerow([_csv_cell(value) for value in row])
+    subscribers = (
+        queryset.order_by("created_at", "id")
+        .only(*CSV_FIELDS)
+        .prefetch_related(
+            Prefetch("series", queryset=Series.objects.only("slug").order_by("slug")),
+            Prefetch("tags", queryset=Tag.objects.only("slug").order_by("slug")),
+        )
+    )
+    # Two queries for the choices of each chunk, none for each row.
+    for subscriber in subscribers.iterator(chunk_size=2000):
+        choices = {
+            "series": " ".join(series.slug for series in subscriber.series.all()),
+            "tags": " ".join(tag.slug for tag in subscriber.tags.all()),
+        }
+        writer.writerow(
+            [
+                _csv_cell(choices.get(column, getattr(subscriber, column, None)))
+                for column in CSV_COLUMNS
+            ]
+        )
     return response
+
+
+class SubscriberImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text="An export from Substack, Ghost (members), Mailchimp (the subscribed, "
+        "unsubscribed or cleaned file), Buttondown, or any CSV file with an email column, "
+        f"in UTF-8, up to {IMPORT_MAX_MB} MB.",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run",
+        required=False,
+        help_text="Check the file and show what importing it would do, without saving anything.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > IMPORT_MAX_MB * 1024 * 1024:
+            raise forms.ValidationError(
+                f"This file is {upload.size / (1024 * 1024):.1f} MB; the limit is "
+                f"{IMPORT_MAX_MB} MB. Split it into smaller files and import each."
+            )
+        return upload
 
 
 @admin.register(Subscriber)
@@ -59,8 +114,10 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         export_all = self.admin_site.admin_view(self.export_all_csv)
+        import_view = self.admin_site.admin_view(self.import_view)
         return [
             path("export.csv", export_all, name="newsletter_subscriber_export"),
+            path("import/", import_view, name="newsletter_subscriber_import"),
             *super().get_urls(),
         ]
 
@@ -84,6 +141,33 @@ class SubscriberAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         return subscribers_csv(Subscriber.objects.all())
+
+    def import_view(self, request):
+        """GET: the upload form. POST: the import (or its dry run) and its report."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        report, status = None, 200
+        if request.method == "POST":
+            form = SubscriberImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                # The report is the answer, not a redirect: importing the same file again
+                # changes nothing, so a reloaded page does no harm.
+                report = importing.import_subscribers(
+                    form.cleaned_data["file"], dry_run=form.cleaned_data["dry_run"]
+                )
+            status = 400 if not form.is_valid() or report.error else 200
+        else:
+            form = SubscriberImportForm()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import subscribers",
+            "form": form,
+            "report": report,
+        }
+        return TemplateResponse(
+            request, "admin/newsletter/subscriber/import.html", context, status=status
+        )
 
 
 @admin.register(NewsletterIssue)
