@@ -82,7 +82,9 @@ def subscribe(email, *, page, topic=None):
             if topic is None or subscriber.everything or _has_chosen(subscriber, topic):
                 tasks.send_already_subscribed.enqueue(subscriber.pk)
             else:
-                tasks.send_add_topic.enqueue(subscriber.pk, 1, topic_kind(topic), topic.pk)
+                tasks.send_add_topic.enqueue(
+                    subscriber.pk, kind=topic_kind(topic), topic_id=topic.pk
+                )
             return subscriber
         if not created:
             Subscriber.objects.filter(pk=subscriber.pk).update(

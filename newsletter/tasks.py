@@ -12,14 +12,14 @@ from newsletter.models import Subscriber
 from newsletter.tokens import TOPIC_MODELS, make_add_topic_token
 
 
-def _send_or_retry(message, retry_task, subscriber_id, attempt, *arguments):
+def _send_or_retry(message, retry_task, subscriber_id, attempt, **arguments):
     try:
         message.send()
     except Exception as error:
         if not sending.is_temporary(error) or attempt >= settings.NEWSLETTER_MAX_ATTEMPTS:
             raise
         retry_at = timezone.now() + timedelta(seconds=settings.NEWSLETTER_RETRY_DELAY * attempt)
-        retry_task.using(run_after=retry_at).enqueue(subscriber_id, attempt + 1, *arguments)
+        retry_task.using(run_after=retry_at).enqueue(subscriber_id, attempt + 1, **arguments)
         return f"retrying after {error}"
     return "sent"
 
@@ -54,7 +54,7 @@ def send_welcome(subscriber_id, attempt=1):
 
 
 @task()
-def send_add_topic(subscriber_id, attempt=1, kind="series", topic_id=None):
+def send_add_topic(subscriber_id, attempt=1, *, kind, topic_id):
     """Asks a confirmed subscriber to confirm adding a series or tag (`kind`, `topic_id`)."""
     subscriber = Subscriber.objects.confirmed().filter(pk=subscriber_id).first()
     if subscriber is None:
@@ -67,7 +67,9 @@ def send_add_topic(subscriber_id, attempt=1, kind="series", topic_id=None):
     token = make_add_topic_token(subscriber, topic)
     confirm_url = absolute_url(reverse("newsletter:add_topic", args=[token]))
     message = emails.add_topic_message(subscriber, topic, confirm_url)
-    return _send_or_retry(message, send_add_topic, subscriber_id, attempt, kind, topic_id)
+    return _send_or_retry(
+        message, send_add_topic, subscriber_id, attempt, kind=kind, topic_id=topic_id
+    )
 
 
 @task()
