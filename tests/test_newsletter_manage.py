@@ -10,6 +10,7 @@ from django.utils import timezone
 from blog.models import Post, Series, Tag
 from newsletter.models import Delivery, NewsletterIssue, Subscriber, Suppression
 from newsletter.tokens import make_manage_token, make_unsubscribe_token
+from tests.chromium import launched_chromium, needs_chromium
 
 CONFIRMED = Subscriber.Status.CONFIRMED
 UNSUBSCRIBED = Subscriber.Status.UNSUBSCRIBED
@@ -339,3 +340,63 @@ def test_unsubscribe_page_links_to_the_manage_page(client, make_subscriber, stat
     ada = make_subscriber("ada@example.com", status=status)
     path = reverse("newsletter:unsubscribe", args=[make_unsubscribe_token(ada)])
     assert f'href="{manage_path(ada)}"' in client.get(path).content.decode()
+
+
+SCROLLS_SIDEWAYS = "() => document.documentElement.scrollWidth > window.innerWidth"
+
+
+def tab_to(page, selector):
+    """Press Tab until `selector` has the focus, as someone with only a keyboard would."""
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            assert outline != "none", f"{selector} has the focus but does not show it"
+            return
+    raise AssertionError(f"Tab never reaches {selector}")
+
+
+@pytest.fixture
+def narrow_browser(live_server):
+    with launched_chromium() as browser:
+
+        def narrow_page(color_scheme):
+            context = browser.new_context(
+                java_script_enabled=False,
+                base_url=live_server.url,
+                viewport={"width": 320, "height": 640},
+                color_scheme=color_scheme,
+            )
+            return context.new_page()
+
+        yield narrow_page
+
+
+@needs_chromium
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_manage_page_fits_a_phone_and_works_by_keyboard_without_javascript(
+    narrow_browser, make_subscriber, topics, color_scheme
+):
+    ada = make_subscriber("a.rather.long.address@mail.example-company.com")
+    page = narrow_browser(color_scheme)
+    page.goto(manage_path(ada))
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    tab_to(page, 'input[name="get"]')
+    page.keyboard.press("ArrowDown")
+    tab_to(page, f'input[name="series"][value="{topics["queues"].pk}"]')
+    page.keyboard.press("Space")
+    tab_to(page, ".manage-choices button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_text("Saved: you get the series “Queues”.").is_visible()
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    assert list(reloaded(ada).series.all()) == [topics["queues"]]
+    tab_to(page, 'input[name="understood"]')
+    page.keyboard.press("Space")
+    tab_to(page, ".button-danger")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("heading", name="You are erased").is_visible()
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    assert not Subscriber.objects.exists()

@@ -9,12 +9,19 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from blog.models import Post, Series, Tag
+from newsletter import tasks
 from newsletter.models import Subscriber
 from newsletter.tokens import make_add_topic_token
+from tests import test_newsletter_manage
+from tests.chromium import needs_chromium
+from tests.mail_servers import free_port
+from tests.test_newsletter_manage import SCROLLS_SIDEWAYS, tab_to
 
 PENDING = Subscriber.Status.PENDING
 CONFIRMED = Subscriber.Status.CONFIRMED
 UNSUBSCRIBED = Subscriber.Status.UNSUBSCRIBED
+
+narrow_browser = test_newsletter_manage.narrow_browser
 
 
 @pytest.fixture
@@ -338,3 +345,47 @@ def test_series_box_obeys_the_per_address_limit(client, only_python, proofs, set
     post_url = first_post(proofs).get_absolute_url()
     assert submit_box(client, post_url, "ada@example.com").status_code == 303
     assert submit_box(client, post_url, "ada@example.com").status_code == 429
+
+
+@needs_chromium
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_series_box_tag_box_and_add_page_fit_a_phone_and_work_by_keyboard(
+    narrow_browser, only_python, proofs, python, color_scheme
+):
+    page = narrow_browser(color_scheme)
+    page.goto(python.get_absolute_url())
+    assert page.get_by_role("heading", name="Get new posts tagged “Python” by email").is_visible()
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+
+    page.goto(first_post(proofs).get_absolute_url())
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    tab_to(page, "#topic-email")
+    page.keyboard.type("grace@example.com")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    grace = Subscriber.objects.get(email="grace@example.com")
+    assert list(grace.series.all()) == [proofs]
+
+    page.goto(reverse("newsletter:add_topic", args=[make_add_topic_token(only_python, proofs)]))
+    assert not page.evaluate(SCROLLS_SIDEWAYS)
+    tab_to(page, ".notice-page button")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_text("Added: you will get the series “Proofs” too.").is_visible()
+    assert list(only_python.series.all()) == [proofs]
+
+
+def test_add_topic_email_is_retried_for_the_same_topic_when_the_server_is_unreachable(
+    only_python, proofs, settings, run_tasks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    settings.NEWSLETTER_RETRY_DELAY = 0
+    outcome = tasks.send_add_topic.call(only_python.pk, kind="series", topic_id=proofs.pk)
+    assert outcome.startswith("retrying after")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run_tasks()
+    (message,) = mail.outbox
+    assert "Add “Proofs” to your subscription?" in message.body
