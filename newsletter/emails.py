@@ -27,7 +27,7 @@ MONOSPACE = "SFMono-Regular, Consolas, 'Liberation Mono', Menlo, monospace"
 # The post's look in mail clients, which keep inline styles only: css-inline writes these into
 # each element's style attribute. Only this stylesheet is inlined, never anything from the post.
 EMAIL_CSS = f"""
-pre {{
+.highlight pre, pre {{
   font-family: {MONOSPACE}; font-size: 13px; line-height: 1.45; background: #f6f8fa;
   color: #1f2328; padding: 12px 14px; border-radius: 6px; margin: 0 0 16px;
   white-space: pre-wrap; word-wrap: break-word;
@@ -59,9 +59,14 @@ FOOTNOTE_BACK_LINK = re.compile(
 FOOTNOTE_ID = re.compile(r' id="fn:[^"]*"')
 
 
+# Classes only name styles; once inlined they are bytes towards Gmail's 102 KB clipping.
+CLASS_ATTRIBUTE = re.compile(r' class="[^"]*"')
+
+
 @cache
 def _stylesheet():
-    return EMAIL_CSS + HtmlFormatter(style="default").get_style_defs(".highlight")
+    # Ours last, so it wins over Pygments' own `pre` rules.
+    return HtmlFormatter(style="default").get_style_defs(".highlight") + EMAIL_CSS
 
 
 def inline_styled(body_html):
@@ -72,7 +77,7 @@ def inline_styled(body_html):
     html = figures.for_email(without_heading_anchors(body_html))
     html = FOOTNOTE_REFERENCE.sub(r"<sup>\1</sup>", html)
     html = FOOTNOTE_ID.sub("", FOOTNOTE_BACK_LINK.sub("", html))
-    html = css_inline.inline_fragment(html, _stylesheet())
+    html = CLASS_ATTRIBUTE.sub("", css_inline.inline_fragment(html, _stylesheet()))
     # Links between posts are relative on the site; an email needs the whole address.
     return re.sub(r'(href|src)="/(?!/)', rf'\1="{settings.SITE_URL}/', html)
 
