@@ -452,10 +452,12 @@ def _store(batch, provider, report, now, *, dry_run):
             report.suppressed += 1
         else:
             report.added[entry.status] += 1
-            new.append(_subscriber(entry, provider, now))
+            new.append(entry)
     if new and not dry_run:
         # A conflict can only be an address added since the check; it is left as it is too.
-        Subscriber.objects.bulk_create(new, ignore_conflicts=True)
+        Subscriber.objects.bulk_create(
+            [_subscriber(entry, provider, now) for entry in new], ignore_conflicts=True
+        )
 
 
 def _already_on_list(emails):
