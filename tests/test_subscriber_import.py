@@ -16,6 +16,7 @@ from django.urls import reverse
 from newsletter.admin import subscribers_csv
 from newsletter.importing import import_subscribers
 from newsletter.models import Subscriber, Suppression
+from tests.chromium import launched_chromium, needs_chromium
 
 SAMPLES = Path(__file__).parent / "data" / "subscriber_imports"
 IMPORT_URL = reverse("admin:newsletter_subscriber_import")
@@ -23,6 +24,7 @@ SUBSCRIBERS_URL = reverse("admin:newsletter_subscriber_changelist")
 EXPORT_URL = reverse("admin:newsletter_subscriber_export")
 IMPORT_DAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 Status = Subscriber.Status
+SCROLLS_SIDEWAYS = "() => document.documentElement.scrollWidth > window.innerWidth"
 
 
 def sample(name):
@@ -546,3 +548,29 @@ def test_export_makes_no_query_per_subscriber(
         response = subscribers_csv(Subscriber.objects.all())
 
     assert response.content.decode().count("model-checking") == 20
+
+
+@needs_chromium
+@pytest.mark.django_db(transaction=True)
+def test_import_page_works_by_keyboard_on_the_narrowest_phone(live_server, admin_user, tmp_path):
+    export = tmp_path / "members.csv"
+    export.write_bytes(sample("ghost_members.csv"))
+    with launched_chromium() as browser:
+        page = browser.new_page(base_url=live_server.url, viewport={"width": 320, "height": 640})
+        page.goto(IMPORT_URL)
+        page.get_by_label("Username").fill(admin_user.username)
+        page.get_by_label("Password").fill("password")
+        page.get_by_label("Password").press("Enter")
+        assert not page.evaluate(SCROLLS_SIDEWAYS)
+
+        page.get_by_label("CSV file").focus()
+        page.get_by_label("CSV file").set_input_files(export)
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+
+        page.get_by_role("heading", name="What importing this file would do").wait_for()
+        assert page.get_by_text("Would be added: 4 (3 confirmed, 1 unsubscribed)").is_visible()
+        assert not page.evaluate(SCROLLS_SIDEWAYS)
+    assert Subscriber.objects.count() == 0
