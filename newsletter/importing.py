@@ -399,10 +399,13 @@ def _import_rows(reader, columns, provider, report, now, *, dry_run):
         line, last_line = last_line + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
+        # A short row lacks its last cells: they read as empty.
+        cells += [""] * (len(columns) - len(cells))
         row = dict(zip(columns, cells, strict=False))
         try:
+            email = _checked_email(row[provider.email_column])
             entry = provider.read(row)
-            entry.email = _checked_email(entry.email)
+            entry.email = email
         except RowError as error:
             report.invalid.add(line, str(error))
             continue

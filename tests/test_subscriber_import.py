@@ -292,6 +292,7 @@ def test_invalid_addresses_and_dates_are_reported_by_their_line_in_the_file(db):
         f"m6,{'x' * 250}@example.com,Long,,true,false,,2024-01-01T00:00:00Z,,,",
         "m7,dee@example.com,Dee,,true,false,,2024-02-30T00:00:00Z,,,",
         "m8,eve@example.com,Eve,,true,false,,2024-01-01T00:00:00Z,,,",
+        "m9",
     ]
 
     report = import_subscribers("\n".join(rows).encode())
@@ -304,6 +305,7 @@ def test_invalid_addresses_and_dates_are_reported_by_their_line_in_the_file(db):
         (7, "subscribed_to_emails is “maybe”, not true or false."),
         (8, "the address is longer than 254 characters."),
         (9, "created_at is “2024-02-30T00:00:00Z”, not a date."),
+        (11, "there is no address."),
     ]
 
 
