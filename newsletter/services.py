@@ -215,7 +215,7 @@ def erase(subscriber):
 
 def send_post(post, *, user=None, again=False):
     """
-    Create an issue for `post` with one delivery per confirmed subscriber and queue the send.
+    Create an issue for `post` with one delivery per subscriber who wants it; queue the send.
     A post already sent raises AlreadySent unless `again` says the author means it.
     """
     with transaction.atomic():
