@@ -170,7 +170,7 @@ def _decoded_lines(chunks):
 def _split_lines(chunks):
     # Iterating a binary file (or a Django upload) yields its lines, line endings kept.
     for chunk in chunks:
-        yield from chunk.splitlines(keepends=True) if isinstance(chunk, bytes) else [chunk]
+        yield from chunk.splitlines(keepends=True)
 
 
 # Providers ------------------------------------------------------------------------------------
