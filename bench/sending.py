@@ -42,7 +42,7 @@ def free_port():
 def start_sink(port):
     """aiosmtpd's discarding sink in a process of its own, as a real mail server would be: in
     this process it would share the worker's interpreter lock."""
-    sink = subprocess.Popen(
+    sink = subprocess.Popen(  # noqa: S603 (a fixed argument list, no shell)
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
         + ["-c", "aiosmtpd.handlers.Sink"],
         stdout=subprocess.DEVNULL,
