@@ -37,9 +37,10 @@ code {{
   border-radius: 4px;
 }}
 pre code {{ font-size: 13px; background: transparent; padding: 0; }}
-table {{ border-collapse: collapse; margin: 0 0 16px; }}
-th {{ border: 1px solid #d0d7de; padding: 6px 10px; background: #f6f8fa; }}
-td {{ border: 1px solid #d0d7de; padding: 6px 10px; }}
+.highlight {{ background: transparent; }}
+table {{ border-collapse: collapse; margin: 0 0 16px; width: 100%; }}
+th {{ border: 1px solid #d0d7de; padding: 4px 6px; background: #f6f8fa; word-break: break-word; }}
+td {{ border: 1px solid #d0d7de; padding: 4px 6px; word-break: break-word; }}
 blockquote {{ margin: 0 0 16px; padding: 0 12px; border-left: 4px solid #d0d7de; color: #57606a; }}
 img {{ max-width: 100%; height: auto; }}
 sup {{ font-size: 75%; line-height: 0; vertical-align: super; }}
