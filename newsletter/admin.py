@@ -82,6 +82,8 @@ class SubscriberImportForm(forms.Form):
     dry_run = forms.BooleanField(
         label="Dry run",
         required=False,
+        # Ticked at first, so an upload shows what it would do before it saves anything.
+        initial=True,
         help_text="Check the file and show what importing it would do, without saving anything.",
     )
 
