@@ -75,7 +75,9 @@ def _subscribe_post(request):
 
 @require_safe
 def check_inbox(request):
-    return render(request, "newsletter/check_inbox.html")
+    return render(
+        request, "newsletter/check_inbox.html", {"days": settings.NEWSLETTER_CONFIRM_DAYS}
+    )
 
 
 def _resubscribe_form(subscriber):

@@ -171,9 +171,14 @@ class FormParser(HTMLParser):
 
 
 def the_post_form(html):
+    """The page's one POST form for every new post (a series post also has its series' box)."""
     parser = FormParser()
     parser.feed(html)
-    (form,) = [form for form in parser.forms if form["method"] == "post"]
+    (form,) = [
+        form
+        for form in parser.forms
+        if form["method"] == "post" and not {"series", "tag"} & form["fields"].keys()
+    ]
     return form
 
 

@@ -568,7 +568,9 @@ def test_import_page_works_by_keyboard_on_the_narrowest_phone(live_server, admin
         page.get_by_label("CSV file").focus()
         page.get_by_label("CSV file").set_input_files(export)
         page.keyboard.press("Tab")
-        assert page.get_by_label("Dry run").is_checked(), "a first upload is a dry run unless unticked"
+        assert page.get_by_label("Dry run").is_checked(), (
+            "a first upload is a dry run unless unticked"
+        )
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")
 
