@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from blog.models import Post, Series, Tag
 from newsletter.models import Subscriber
+from tests.mail_servers import SMTPServer
 from tests.web_server import PROJECT_DIR
 
 pytest_plugins = ["tests.s3_server"]
@@ -207,3 +208,16 @@ def any_cache(request, tmp_path):
     local = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pages"}
     with override_settings(CACHES={"default": default, "local": local}):
         yield request.param
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback that the site sends through, unthrottled; yields its
+    handler, which holds the messages received."""
+    with SMTPServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.NEWSLETTER_SEND_RATE = 0
+        settings.NEWSLETTER_RETRY_DELAY = 0
+        yield server.handler

@@ -17,20 +17,8 @@ from django.urls import reverse
 from blog.models import Post
 from newsletter import emails, issues, services, tasks
 from newsletter.models import Delivery, Subscriber
-from tests.mail_servers import SMTPServer
 
 FOOTNOTE_POST = "Queues hide overload[^1] until they don't.\n\n[^1]: Little's law says why.\n"
-
-
-@pytest.fixture
-def smtp_server(settings):
-    with SMTPServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.NEWSLETTER_SEND_RATE = 0
-        settings.NEWSLETTER_RETRY_DELAY = 0
-        yield server.handler
 
 
 @pytest.fixture

@@ -35,17 +35,6 @@ def hooked_email(settings):
 
 
 @pytest.fixture
-def smtp_server(settings):
-    with SMTPServer() as server:
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST = "127.0.0.1"
-        settings.EMAIL_PORT = server.port
-        settings.NEWSLETTER_SEND_RATE = 0
-        settings.NEWSLETTER_RETRY_DELAY = 0
-        yield server.handler
-
-
-@pytest.fixture
 def subscribers(make_subscriber):
     return [make_subscriber(f"reader{number}@example.com") for number in range(1, 6)]
 
