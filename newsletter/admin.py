@@ -101,6 +101,8 @@ class SubscriberImportForm(forms.Form):
 class SubscriberAdmin(admin.ModelAdmin):
     list_display = ["email", "status", "created_at", "confirmed_at", "consent_page"]
     list_filter = ["status", "created_at", "confirmed_at"]
+    # Counts beside each status, so bounced and complained addresses are seen at a glance.
+    show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["email", "consent_page"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -235,8 +237,9 @@ class NewsletterIssueAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["subscriber", "issue", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "issue"]
+    list_display = ["subscriber", "issue", "status", "event", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "event", "issue"]
+    show_facets = admin.ShowFacets.ALWAYS
     search_fields = ["subscriber__email"]
     list_select_related = ["subscriber", "issue"]
     readonly_fields = [f.name for f in Delivery._meta.fields]

@@ -310,3 +310,17 @@ def test_post_changelist_shows_when_a_post_was_emailed(admin_client, make_post, 
     assert ">Emailed</a>" in content
     assert f'<td class="field-last_sent nowrap">{sent_at}</td>' in content
     assert '<td class="field-last_sent">-</td>' in content
+
+
+def test_subscriber_list_counts_bounced_and_complained_addresses(admin_client, make_subscriber):
+    make_subscriber("kept@example.com")
+    make_subscriber("gone@example.com", status=Subscriber.Status.BOUNCED)
+    make_subscriber("angry@example.com", status=Subscriber.Status.COMPLAINED)
+    page = admin_client.get(reverse("admin:newsletter_subscriber_changelist")).content.decode()
+    assert "Bounced (1)" in page
+    assert "Complained (marked as spam) (1)" in page
+    bounced = admin_client.get(
+        reverse("admin:newsletter_subscriber_changelist"), {"status__exact": "bounced"}
+    ).content.decode()
+    assert "gone@example.com" in bounced
+    assert "kept@example.com" not in bounced
