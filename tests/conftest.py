@@ -192,14 +192,16 @@ def static_root(tmp_path_factory):
 
 @pytest.fixture(params=["file cache", "redis"])
 def any_cache(request, tmp_path):
-    """The default file cache, then Redis (db 15): for rules that must hold the same on both."""
+    """The default file cache, then Redis: for rules that must hold the same on both."""
     default = {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(tmp_path),
     }
     if request.param == "redis":
         redis = pytest.importorskip("redis")
-        location = "redis://127.0.0.1:6379/15"
+        # A database index of each test process's own (15, 14, … under pytest-xdist).
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+        location = f"redis://127.0.0.1:6379/{15 - worker}"
         try:
             redis.Redis.from_url(location).ping()
         except redis.RedisError:
