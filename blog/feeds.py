@@ -1,4 +1,5 @@
-"""Atom, RSS 2.0 and JSON Feed 1.1 of the published posts: the whole blog, a tag, a series."""
+"""Atom, RSS 2.0 and JSON Feed 1.1 of the published posts: the whole blog, a tag, a series, an
+author."""
 
 import json
 
@@ -6,15 +7,20 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed, rfc3339_date
 from django.utils.html import escape
 
+from blog.authors import author_name, author_url, public_author_or_404
 from blog.models import Post, Series, Tag
 from blog.rendering import absolutize_links
 from core.site import absolute_url, site_hostname
 
 FEED_LENGTH = 20
+# Square PNGs, as JSON Feed asks: a large one for timelines, a small one for lists of feeds.
+FEED_ICON = "icons/icon-512.png"
+FEED_FAVICON = "icons/favicon-64.png"
 
 
 class AtomWithContent(Atom1Feed):
@@ -31,15 +37,25 @@ class JsonFeed(SyndicationFeed):
     content_type = "application/feed+json; charset=utf-8"
 
     def write(self, outfile, encoding):
+        items = [self._item(item) for item in self.items]
         feed = {
             "version": "https://jsonfeed.org/version/1.1",
             "title": self.feed["title"],
             "home_page_url": self.feed["link"],
             "feed_url": self.feed["feed_url"],
             "description": self.feed["description"],
+            "icon": self.feed["icon"],
+            "favicon": self.feed["favicon"],
             "language": self.feed["language"],
-            "items": [self._item(item) for item in self.items],
         }
+        # The feed's authors: everyone with a post in it, in the order their posts come.
+        authors = {}
+        for item in items:
+            for author in item["authors"]:
+                authors.setdefault(author["url"], author)
+        if authors:
+            feed["authors"] = list(authors.values())
+        feed["items"] = items
         outfile.write(json.dumps(feed, ensure_ascii=False, indent=1))
 
     def _item(self, item):
@@ -51,7 +67,7 @@ class JsonFeed(SyndicationFeed):
             "summary": item["summary_text"],
             "date_published": rfc3339_date(item["pubdate"]),
             "date_modified": rfc3339_date(item["updateddate"]),
-            "authors": [{"name": item["author_name"]}],
+            "authors": [{"name": item["author_name"], "url": item["author_link"]}],
         }
         if item["categories"]:
             entry["tags"] = list(item["categories"])
@@ -112,6 +128,9 @@ class LatestPostsFeed(Feed):
     def item_author_name(self, post):
         return post.author_name
 
+    def item_author_link(self, post):
+        return absolute_url(author_url(post.author))
+
     def item_categories(self, post):
         return [tag.name for tag in post.tags.all()]
 
@@ -134,6 +153,12 @@ class LatestPostsRssFeed(LatestPostsFeed):
 class LatestPostsJsonFeed(LatestPostsFeed):
     feed_type = JsonFeed
     url_name = "blog:json_feed"
+
+    def feed_extra_kwargs(self, obj):
+        return {
+            "icon": absolute_url(static(FEED_ICON)),
+            "favicon": absolute_url(static(FEED_FAVICON)),
+        }
 
 
 class GroupFeed(LatestPostsFeed):
@@ -174,3 +199,24 @@ class SeriesFeed(GroupFeed):
         return series.description or settings.SITE_TAGLINE
 
     subtitle = description
+
+
+class AuthorFeed(LatestPostsFeed):
+    """One author's posts; like their page, a 404 while they have no public posts."""
+
+    url_name = "blog:author_feed"
+
+    def get_object(self, request, username):
+        return public_author_or_404(username)
+
+    def title(self, author):
+        return f"{settings.SITE_NAME}: posts by {author_name(author)}"
+
+    def link(self, author):
+        return absolute_url(author_url(author))
+
+    def feed_url(self, author):
+        return absolute_url(reverse(self.url_name, kwargs={"username": author.get_username()}))
+
+    def posts(self, author):
+        return Post.objects.published().filter(author=author)

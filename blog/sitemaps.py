@@ -1,4 +1,4 @@
-"""The sitemap: every public post, tag and series page, with when it last changed."""
+"""The sitemap: every public post, tag, series and author page, with when it last changed."""
 
 from django.contrib.sitemaps import Sitemap
 from django.core.paginator import Paginator
@@ -7,6 +7,7 @@ from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from blog.authors import author_url, public_authors
 from blog.models import Post, Series, Tag
 from core.site import site_domain, site_scheme
 
@@ -28,7 +29,7 @@ class SiteSitemap(Sitemap):
 
 class PageSitemap(SiteSitemap):
     def items(self):
-        return ["blog:post_list", "blog:tag_list", "blog:series_list"]
+        return ["blog:post_list", "blog:archive", "blog:tag_list", "blog:series_list"]
 
     def location(self, url_name):
         return reverse(url_name)
@@ -42,13 +43,11 @@ class PostSitemap(SiteSitemap):
         return max(post.updated_at, post.published_at)
 
 
+LAST_CHANGE = Max(Greatest("posts__updated_at", "posts__published_at"))
+
+
 def with_last_change(groups):
-    return (
-        groups.with_public_posts()
-        .annotate(last_change=Max(Greatest("posts__updated_at", "posts__published_at")))
-        .only("slug")
-        .order_by("pk")
-    )
+    return groups.with_public_posts().annotate(last_change=LAST_CHANGE).only("slug").order_by("pk")
 
 
 class TagSitemap(SiteSitemap):
@@ -67,11 +66,24 @@ class SeriesSitemap(SiteSitemap):
         return series.last_change
 
 
+class AuthorSitemap(SiteSitemap):
+    def items(self):
+        authors = public_authors().annotate(last_change=LAST_CHANGE)
+        return authors.only(authors.model.USERNAME_FIELD).order_by("pk")
+
+    def location(self, author):
+        return author_url(author)
+
+    def lastmod(self, author):
+        return author.last_change
+
+
 SECTIONS = {
     "pages": PageSitemap,
     "posts": PostSitemap,
     "tags": TagSitemap,
     "series": SeriesSitemap,
+    "authors": AuthorSitemap,
 }
 
 

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 
+from blog.authors import author_url
 from core.site import absolute_url
 
 
@@ -15,7 +16,11 @@ def blog_posting(post, share_image):
         "url": url,
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "dateModified": post.updated_at.isoformat(),
-        "author": {"@type": "Person", "name": post.author_name, "url": absolute_url("/")},
+        "author": {
+            "@type": "Person",
+            "name": post.author_name,
+            "url": absolute_url(author_url(post.author)),
+        },
         "image": {
             "@type": "ImageObject",
             "url": share_image["url"],

@@ -21,6 +21,13 @@ urlpatterns = [
         name="series_detail",
     ),
     path("series/<slug:slug>/feed/", public_page(feeds.SeriesFeed()), name="series_feed"),
+    path("archive/", public_page(views.ArchiveView.as_view()), name="archive"),
+    path(
+        "authors/<str:username>/",
+        public_page(views.AuthorDetailView.as_view(), ["page"]),
+        name="author_detail",
+    ),
+    path("authors/<str:username>/feed/", public_page(feeds.AuthorFeed()), name="author_feed"),
     path("search/", views.SearchView.as_view(), name="search"),
     path("feed/", public_page(feeds.LatestPostsFeed()), name="feed"),
     path("rss/", public_page(feeds.LatestPostsRssFeed()), name="rss"),

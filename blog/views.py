@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, ListView
 
 from blog import image_storage, search, sitemaps
+from blog.authors import author_name, public_author_or_404
 from blog.models import Post, Series, Tag
 from blog.structured_data import blog_posting
 from core.media import stored_file_response
@@ -111,6 +112,49 @@ class SeriesDetailView(PostsInGroupView):
         return (
             Post.objects.published().filter(series=self.group).order_by("series_part").for_cards()
         )
+
+
+class AuthorDetailView(ListView):
+    """An author's public posts; a 404 for anyone without one, so drafts reveal nobody."""
+
+    paginate_by = POSTS_PER_PAGE
+    paginator_class = IdsFirstPaginator
+    context_object_name = "posts"
+    template_name = "blog/author_detail.html"
+
+    def get(self, request, *args, **kwargs):
+        self.author = public_author_or_404(kwargs["username"])
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return Post.objects.published().filter(author=self.author).for_cards()
+
+    def get_context_data(self, **kwargs):
+        name = author_name(self.author)
+        return super().get_context_data(
+            **kwargs,
+            author=self.author,
+            author_name=name,
+            title=f"Posts by {name}",
+            description=f"Posts by {name} on {settings.SITE_NAME}.",
+        )
+
+
+class ArchiveView(ListView):
+    """Every public post by year and month, in one query: a ListView the template groups
+    with `{% regroup %}`. (ArchiveIndexView lists only the years, and then one page for each.)"""
+
+    template_name = "blog/archive.html"
+    context_object_name = "posts"
+
+    extra_context = {"title": "Archive"}
+
+    def get_queryset(self):
+        return Post.objects.published().only("title", "slug", "published_at")
+
+    def get_context_data(self, **kwargs):
+        description = f"Every post on {settings.SITE_NAME}, by year and month."
+        return super().get_context_data(**kwargs, description=description)
 
 
 class TagListView(ListView):
