@@ -6,14 +6,19 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
+from PIL import Image
 
 from blog.feeds import FEED_LENGTH
 from blog.models import Post, Series, Tag
+from tests.web_server import PROJECT_DIR
 
 SITE_URL = "https://blog.example.com"
 ATOM = "{http://www.w3.org/2005/Atom}"
 MAIN_FEEDS = ["/feed/", "/rss/", "/feed.json"]
+GROUP_FEEDS = ["/tags/concurrency/feed/", "/series/model-checking/feed/", "/authors/ada/feed/"]
+DC = "{http://purl.org/dc/elements/1.1/}"
 PLAIN_BODY = "First paragraph.\n\nSecond paragraph with *emphasis*."
 
 
@@ -84,6 +89,17 @@ def titles(response):
 
 
 @pytest.fixture
+def post_by(make_post):
+    def post_by(username, **fields):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        post = make_post(**fields)
+        Post.objects.filter(pk=post.pk).update(author=user)
+        return post
+
+    return post_by
+
+
+@pytest.fixture
 def post(make_post, tag, series):
     return make_post(title="Hello feeds", body=PLAIN_BODY, tags=[tag], series=series, series_part=1)
 
@@ -101,6 +117,7 @@ def test_atom_feed_has_its_required_elements(client, post):
     assert datetime.fromisoformat(entry.findtext(f"{ATOM}updated"))
     assert datetime.fromisoformat(entry.findtext(f"{ATOM}published")) == post.published_at
     assert entry.findtext(f"{ATOM}author/{ATOM}name") == "ada"
+    assert entry.findtext(f"{ATOM}author/{ATOM}uri") == f"{SITE_URL}/authors/ada/"
     assert entry.find(f"{ATOM}link").get("href") == f"{SITE_URL}/posts/{post.slug}/"
     assert entry.findtext(f"{ATOM}summary") == post.summary
     content = entry.find(f"{ATOM}content")
@@ -114,6 +131,7 @@ def test_atom_feed_has_its_required_elements(client, post):
     [
         ("/tags/concurrency/feed/", "/tags/concurrency/"),
         ("/series/model-checking/feed/", "/series/model-checking/"),
+        ("/authors/ada/feed/", "/authors/ada/"),
     ],
 )
 def test_group_atom_feed_links_itself_and_its_page(client, post, url, page):
@@ -136,6 +154,7 @@ def test_rss_feed_has_its_required_elements(client, post):
     assert guid.get("isPermaLink") == "false"
     assert item.findtext("pubDate")
     assert item.findtext("description") == post.body_html
+    assert item.findtext(f"{DC}creator") == "ada"
 
 
 def test_json_feed_has_its_required_fields(client, post, tag):
@@ -152,8 +171,43 @@ def test_json_feed_has_its_required_fields(client, post, tag):
     assert item["summary"] == post.summary
     assert datetime.fromisoformat(item["date_published"]) == post.published_at
     assert datetime.fromisoformat(item["date_modified"])
-    assert item["authors"] == [{"name": "ada"}]
+    assert item["authors"] == [{"name": "ada", "url": f"{SITE_URL}/authors/ada/"}]
     assert item["tags"] == [tag.name]
+
+
+def test_json_feed_has_an_icon_and_a_favicon_that_are_square_pngs(client, post):
+    feed = json.loads(client.get("/feed.json").content)
+    for field, size in [("icon", 512), ("favicon", 64)]:
+        assert feed[field].startswith(f"{SITE_URL}/static/icons/")
+        # Served by WhiteNoise from static/, so the file itself is what a reader would get.
+        path = PROJECT_DIR / "static" / feed[field].removeprefix(f"{SITE_URL}/static/")
+        with Image.open(path) as image:
+            assert (image.format, image.size) == ("PNG", (size, size))
+
+
+def test_json_feed_names_each_author_once_at_the_top_in_the_order_of_their_posts(
+    client, make_post, post_by
+):
+    get_user_model().objects.create_user(username="grace", first_name="Grace", last_name="Hopper")
+    post_by("grace", title="Newest")
+    make_post(title="Middle")
+    post_by("grace", title="Oldest")
+    post_by("hidden", title="Draft", status=Post.Status.DRAFT)
+    feed = json.loads(client.get("/feed.json").content)
+    grace_entry = {"name": "Grace Hopper", "url": f"{SITE_URL}/authors/grace/"}
+    ada_entry = {"name": "ada", "url": f"{SITE_URL}/authors/ada/"}
+    assert feed["authors"] == [grace_entry, ada_entry]
+    assert [item["authors"] for item in feed["items"]] == [
+        [grace_entry],
+        [ada_entry],
+        [grace_entry],
+    ]
+
+
+def test_empty_json_feed_names_no_authors(client, db):
+    feed = json.loads(client.get("/feed.json").content)
+    assert feed["items"] == []
+    assert "authors" not in feed
 
 
 @pytest.mark.parametrize(
@@ -164,6 +218,7 @@ def test_json_feed_has_its_required_fields(client, post, tag):
         ("/feed.json", "application/feed+json"),
         ("/tags/concurrency/feed/", "application/atom+xml"),
         ("/series/model-checking/feed/", "application/atom+xml"),
+        ("/authors/ada/feed/", "application/atom+xml"),
     ],
 )
 def test_feed_has_its_content_type(client, post, url, content_type):
@@ -194,8 +249,11 @@ def test_feed_level_urls_are_absolute(client, post):
     urls = [link.get("href") for link in atom.iter(f"{ATOM}link")]
     urls += [link.get("href") for link in rss.iter(f"{ATOM}link")]
     urls += [link.text for link in rss.iter("link")]
-    urls += [feed["home_page_url"], feed["feed_url"]] + [item["url"] for item in feed["items"]]
-    assert len(urls) == 9
+    urls += [feed["home_page_url"], feed["feed_url"], feed["icon"], feed["favicon"]]
+    urls += [author["url"] for author in feed["authors"]]
+    urls += [item["url"] for item in feed["items"]]
+    urls += [author["url"] for item in feed["items"] for author in item["authors"]]
+    assert len(urls) == 13
     assert all(url.startswith(f"{SITE_URL}/") for url in urls)
 
 
@@ -233,9 +291,7 @@ def test_feed_lists_newest_first_up_to_feed_length(client, make_post, url):
     assert titles(client.get(url)) == [post.title for post in newest]
 
 
-@pytest.mark.parametrize(
-    "url", [*MAIN_FEEDS, "/tags/concurrency/feed/", "/series/model-checking/feed/"]
-)
+@pytest.mark.parametrize("url", [*MAIN_FEEDS, *GROUP_FEEDS])
 def test_drafts_and_scheduled_posts_are_absent(client, make_post, tag, series, url):
     group = {"tags": [tag], "series": series}
     make_post(title="Public", series_part=1, **group)
@@ -262,13 +318,30 @@ def test_series_feed_has_only_that_series_posts(client, make_post, series):
     assert titles(client.get("/series/model-checking/feed/")) == ["In series"]
 
 
-@pytest.mark.parametrize("url", ["/tags/concurrency/feed/", "/series/model-checking/feed/"])
+def test_author_feed_has_only_that_authors_posts(client, make_post, post_by):
+    make_post(title="By Ada")
+    post_by("grace", title="By Grace")
+    assert titles(client.get("/authors/ada/feed/")) == ["By Ada"]
+    assert titles(client.get("/authors/grace/feed/")) == ["By Grace"]
+
+
+def test_author_feed_is_titled_with_the_authors_name(client, make_post, author):
+    author.first_name, author.last_name = "Ada", "Lovelace"
+    author.save()
+    make_post()
+    root = parse_xml(client.get("/authors/ada/feed/"))
+    assert root.findtext(f"{ATOM}title") == "Blog: posts by Ada Lovelace"
+
+
+@pytest.mark.parametrize("url", GROUP_FEEDS)
 def test_group_whose_posts_are_all_drafts_has_no_feed(client, make_post, tag, series, url):
     make_post(status=Post.Status.DRAFT, tags=[tag], series=series, series_part=1)
     assert client.get(url).status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/tags/no-such-tag/feed/", "/series/no-such-series/feed/"])
+@pytest.mark.parametrize(
+    "url", ["/tags/no-such-tag/feed/", "/series/no-such-series/feed/", "/authors/nobody/feed/"]
+)
 def test_unknown_group_has_no_feed(client, post, url):
     assert client.get(url).status_code == 404
 
@@ -314,7 +387,15 @@ SITE_FEEDS = {
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/posts/post-number-1/", "/tags/", "/series/", "/search/?q=feeds", "/newsletter/"],
+    [
+        "/",
+        "/posts/post-number-1/",
+        "/tags/",
+        "/series/",
+        "/archive/",
+        "/search/?q=feeds",
+        "/newsletter/",
+    ],
 )
 def test_every_page_advertises_the_site_feeds(client, post, url):
     assert advertised_feeds(client, url) == SITE_FEEDS
@@ -325,6 +406,7 @@ def test_every_page_advertises_the_site_feeds(client, post, url):
     [
         ("/tags/concurrency/", "/tags/concurrency/feed/"),
         ("/series/model-checking/", "/series/model-checking/feed/"),
+        ("/authors/ada/", "/authors/ada/feed/"),
     ],
 )
 def test_group_page_also_advertises_its_own_feed(client, post, page, feed):
@@ -348,6 +430,7 @@ def blog_of_size(request, make_post, series):
         ("/feed.json", 2),
         ("/tags/topic-1/feed/", 3),  # the tag, its posts with their author, their tags
         ("/series/model-checking/feed/", 3),  # the series, its posts, their tags
+        ("/authors/ada/feed/", 3),  # the author, their posts, their tags
     ],
 )
 def test_feed_queries(client, blog_of_size, django_assert_num_queries, url, queries):

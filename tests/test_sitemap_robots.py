@@ -3,6 +3,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.sitemaps import Sitemap
 from django.utils import timezone
 
@@ -10,7 +11,8 @@ from blog.models import Post, Series, Tag
 
 SITE_URL = "https://blog.example.com"
 NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-PAGES = [f"{SITE_URL}/", f"{SITE_URL}/tags/", f"{SITE_URL}/series/"]
+PAGES = [f"{SITE_URL}/", f"{SITE_URL}/archive/", f"{SITE_URL}/tags/", f"{SITE_URL}/series/"]
+AUTHOR_PAGE = f"{SITE_URL}/authors/ada/"
 
 
 @pytest.fixture(autouse=True)
@@ -89,7 +91,7 @@ def test_sitemap_lists_every_published_post_with_lastmod(client, make_post, tag)
         assert entries[absolute(post)] == day(post.updated_at)
 
 
-def test_sitemap_lists_home_tag_index_and_series_index(client, db):
+def test_sitemap_lists_home_archive_tag_index_and_series_index(client, db):
     assert list(sitemap(client)) == PAGES
 
 
@@ -104,7 +106,7 @@ def test_unpublished_posts_and_their_only_groups_are_absent(client, make_post, u
     published = make_post()
     empty_tag = Tag.objects.create(name="Empty", slug="empty")
     locations = set(sitemap(client))
-    assert locations == {*PAGES, absolute(published)}
+    assert locations == {*PAGES, absolute(published), AUTHOR_PAGE}
     for absent in [*unpublished, empty_tag]:
         assert absolute(absent) not in locations
 
@@ -131,6 +133,31 @@ def test_group_lastmod_is_newest_change_among_its_published_posts(
     assert sitemap(client)[absolute(target)] == day(newest.published_at)
 
 
+def test_sitemap_lists_authors_with_public_posts_only(client, make_post):
+    make_post()
+    users = get_user_model().objects
+    drafter = users.create_user(username="drafter")
+    waiter = users.create_user(username="waiter")
+    users.create_user(username="reader")
+    draft = make_post(status=Post.Status.DRAFT)
+    scheduled = make_post(published_at=timezone.now() + timedelta(days=3))
+    Post.objects.filter(pk=draft.pk).update(author=drafter)
+    Post.objects.filter(pk=scheduled.pk).update(author=waiter)
+    authors = {loc for loc in sitemap(client) if "/authors/" in loc}
+    assert authors == {AUTHOR_PAGE}
+
+
+def test_author_lastmod_is_newest_change_among_their_public_posts(client, make_post):
+    older = make_post()
+    set_times(older, updated_days_ago=10, published_days_ago=20)
+    newest = make_post()
+    set_times(newest, updated_days_ago=30, published_days_ago=5)
+    # Changed later than both, but not public: they must not move the author's date.
+    make_post(status=Post.Status.DRAFT)
+    make_post(published_at=timezone.now() + timedelta(days=3))
+    assert sitemap(client)[AUTHOR_PAGE] == day(newest.published_at)
+
+
 def test_post_lastmod_moves_when_it_is_edited(client, make_post):
     post = make_post()
     set_times(post, updated_days_ago=40, published_days_ago=50)
@@ -148,7 +175,7 @@ def test_post_lastmod_moves_when_it_is_edited(client, make_post):
 def test_every_location_is_under_site_url_whatever_the_host(client, make_post, tag, series, host):
     make_post(tags=[tag], series=series, series_part=1)
     locations = list(sitemap(client, HTTP_HOST=host))
-    assert len(locations) == 6
+    assert len(locations) == 8
     assert all(loc.startswith(f"{SITE_URL}/") for loc in locations)
 
 
@@ -183,6 +210,7 @@ def test_past_the_limit_sitemap_becomes_an_index_of_section_files(client, five_p
         f"{SITE_URL}/sitemap-posts.xml?p=3",
         f"{SITE_URL}/sitemap-tags.xml",
         f"{SITE_URL}/sitemap-series.xml",
+        f"{SITE_URL}/sitemap-authors.xml",
     ]
 
 
@@ -204,7 +232,7 @@ def test_index_files_together_list_every_address_exactly_once(
 
 @pytest.mark.parametrize("over", [0, 1], ids=["at-limit", "one-over"])
 def test_index_starts_only_past_the_limit(client, five_posts, monkeypatch, over):
-    total = len(PAGES) + len(five_posts) + 2  # one tag, one series
+    total = len(PAGES) + len(five_posts) + 3  # one tag, one series, one author
     monkeypatch.setattr(Sitemap, "limit", total - over)
     root = "sitemapindex" if over else "urlset"
     parse(client.get("/sitemap.xml"), root)
@@ -264,15 +292,15 @@ def blog_of_size(request, make_post, series):
 
 
 def test_sitemap_queries_do_not_grow_with_posts(client, blog_of_size, django_assert_num_queries):
-    # count, then one page, for each of posts, tags and series
-    with django_assert_num_queries(6):
+    # count, then one page, for each of posts, tags, series and authors
+    with django_assert_num_queries(8):
         entries = sitemap(client)
-    assert len(entries) == len(PAGES) + len(blog_of_size) + 5 + 1  # five tags in use
+    assert len(entries) == len(PAGES) + len(blog_of_size) + 5 + 1 + 1  # five tags in use
 
 
 def test_sitemap_index_queries_do_not_grow_with_posts(
     client, blog_of_size, small_limit, django_assert_num_queries
 ):
-    with django_assert_num_queries(3):  # a count for each of posts, tags and series
+    with django_assert_num_queries(4):  # a count for each of posts, tags, series and authors
         locations = index_locations(client)
     assert f"{SITE_URL}/sitemap-posts.xml?p={len(blog_of_size) // 2}" in locations
