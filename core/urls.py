@@ -7,5 +7,6 @@ app_name = "core"
 
 urlpatterns = [
     path("robots.txt", public_page(views.RobotsView.as_view()), name="robots"),
+    path("favicon.ico", public_page(views.favicon), name="favicon"),
     path("media/<path:name>", media.serve_media, name="media"),
 ]
