@@ -118,6 +118,7 @@ def test_page_runs_without_content_security_policy_violations(watched, public_si
 
 def test_post_page_shows_its_code_block_and_contents(watched, public_site):
     watched.goto(public_site.get_absolute_url())
+    watched.page.locator(".post-toc summary").click()
     assert watched.page.locator(".post-toc").get_by_role("link", name="Running it").is_visible()
     assert watched.page.locator(".post-body .highlight pre").is_visible()
     assert watched.violations() == []

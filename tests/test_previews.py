@@ -134,7 +134,6 @@ PUBLIC_PAGES = [
     ("/series/", 200),
     ("/newsletter/", 200),
     ("/search/?q=post", 200),
-    ("/no-such-page/", 404),
 ]
 
 
