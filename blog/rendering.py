@@ -11,6 +11,7 @@ import markdown
 from django.utils.html import strip_tags
 
 from blog import figures
+from blog.markdown_extensions import CODE_FENCE, PostExtension
 from core.media import media_url
 
 ALLOWED_TAGS = frozenset(
@@ -28,21 +29,41 @@ ALLOWED_ATTRIBUTES = {
     "img": ["src", "alt", "title", "width", "height"],
     "code": ["class"],
     "div": ["class"],
-    "span": ["class"],
+    # A code line's number, shown by the stylesheet, so it is never selected or copied.
+    "span": ["class", "data-linenos"],
+    "p": ["class"],
     "pre": ["class"],
     "sup": ["id", "class"],
     "li": ["id"],
     "ol": ["start"],
-    "th": ["align", "colspan", "rowspan"],
-    "td": ["align", "colspan", "rowspan"],
+    "th": ["class", "colspan", "rowspan"],
+    "td": ["class", "colspan", "rowspan"],
     **{f"h{level}": ["id"] for level in range(1, 7)},
 }
+LINE_NUMBER = re.compile(r" *\d+ *")
 
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
-MARKDOWN_EXTENSIONS = ["fenced_code", "tables", "footnotes", "toc", "codehilite", "sane_lists"]
+MARKDOWN_EXTENSIONS = [
+    "pymdownx.superfences",
+    "pymdownx.highlight",
+    "tables",
+    "footnotes",
+    "toc",
+    "sane_lists",
+    "admonition",
+    PostExtension(),
+]
 MARKDOWN_EXTENSION_CONFIGS = {
-    "codehilite": {"css_class": "highlight", "guess_lang": False},
+    "pymdownx.highlight": {
+        "css_class": "highlight",
+        "guess_lang": False,
+        # Numbers in a data attribute that CSS shows: selecting or copying the code leaves
+        # them out, and so do search and email. Pygments' table style copies them with it.
+        "linenums_style": "pymdownx-inline",
+    },
+    "pymdownx.superfences": {"custom_fences": [CODE_FENCE]},
+    # Align attributes become classes (`blog.markdown_extensions`).
     "tables": {"use_align_attribute": True},
     "toc": {
         "permalink": "#",
@@ -90,7 +111,7 @@ def render_post(text: str, find_images: Callable[[list], dict] | None = None) ->
         output_format="html",
     )
     try:
-        body_html = _sanitize(converter.convert(text))
+        body_html = with_scrollable_regions(_sanitize(converter.convert(text)))
     except RecursionError:
         raise MarkdownTooDeep from None
     toc_html = ""
@@ -113,15 +134,56 @@ def render_post(text: str, find_images: Callable[[list], dict] | None = None) ->
     )
 
 
+def _allowed_attribute(tag, name, value):
+    if name not in ALLOWED_ATTRIBUTES.get(tag, ()):
+        return False
+    return name != "data-linenos" or LINE_NUMBER.fullmatch(value) is not None
+
+
 def _sanitize(html_text):
     return bleach.clean(
         html_text,
         tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
+        attributes=_allowed_attribute,
         protocols=ALLOWED_PROTOCOLS,
         strip=False,
         strip_comments=True,
     )
+
+
+# Added after sanitizing, from the renderer's own output, so authors cannot set them. The
+# sanitizer writes start tags with only allowed attributes, every value quoted with ", and every
+# "<" in text escaped; a code block's title bar is text.
+CODE_BLOCK = re.compile(r'(?P<bar><span class="filename">(?P<title>[^<]*)</span>)?<pre(?=[ >])')
+TABLE_START = "<table>"
+
+
+def with_scrollable_regions(body_html: str) -> str:
+    """Sanitized HTML whose code blocks and tables, which scroll sideways when wider than the
+    screen, can be reached and scrolled by keyboard and are named for screen readers (axe's
+    scrollable-region-focusable). Each table gets a box of its own to scroll in.
+
+    Code blocks are groups rather than regions, so a post with many does not fill the list of
+    landmarks; tables are regions with distinct names, as landmarks need."""
+
+    def code_block(match):
+        title = html.unescape(match.group("title") or "").strip()
+        label = html.escape(f"Code: {title}" if title else "Code", quote=True)
+        return f'{match.group("bar") or ""}<pre tabindex="0" role="group" aria-label="{label}"'
+
+    body_html = CODE_BLOCK.sub(code_block, body_html)
+    tables = body_html.count(TABLE_START)
+    if not tables:
+        return body_html
+    parts = body_html.split(TABLE_START)
+    boxed = [parts[0]]
+    for number, part in enumerate(parts[1:], start=1):
+        label = "Table" if tables == 1 else f"Table {number}"
+        boxed.append(
+            f'<div class="table-scroll" tabindex="0" role="region" aria-label="{label}">'
+            f"{TABLE_START}{part}"
+        )
+    return "".join(boxed).replace("</table>", "</table></div>")
 
 
 def _count_headings(tokens):

@@ -46,8 +46,27 @@ img {{ max-width: 100%; height: auto; }}
 sup {{ font-size: 75%; line-height: 0; vertical-align: super; }}
 .footnote {{ font-size: 14px; color: #57606a; margin-top: 24px; }}
 .footnote hr {{ border: 0; border-top: 1px solid #d0d7de; margin: 0 0 8px; }}
+.highlight .filename {{
+  display: block; font-family: {MONOSPACE}; font-size: 13px; font-weight: 600;
+  padding: 6px 14px; background: rgba(130, 140, 150, 0.18); border-radius: 6px 6px 0 0;
+}}
+.highlight .filename + pre {{ border-radius: 0 0 6px 6px; }}
+.highlight .hll {{ background: rgba(255, 200, 0, 0.22); }}
+.highlight .gi {{ background: rgba(46, 160, 67, 0.15); }}
+.highlight .gd {{ background: rgba(248, 81, 73, 0.15); }}
+.admonition {{
+  margin: 0 0 16px; padding: 8px 14px; border: 1px solid #d0d7de;
+  border-left: 4px solid #0969da; border-radius: 6px;
+}}
+.admonition.tip {{ border-left: 4px solid #1a7f37; }}
+.admonition.warning {{ border-left: 4px solid #bf8700; }}
+.admonition p {{ margin: 0 0 8px; }}
+.admonition .admonition-title {{ font-weight: 600; margin: 0 0 4px; }}
 """
 # Many mail clients cannot scroll sideways, so code wraps (above); indentation stays as written.
+# Line numbers are left out: the site shows them from an attribute, which email cannot. Callouts,
+# highlighted lines and diff lines use borders and see-through tints, which read the same over
+# the light card and over a dark mail client's, where the layout's dark rules recolour the text.
 
 # Footnotes as the Markdown extension writes them: a numbered link to the note, and a link back.
 # Mail clients drop the ids these point at, so email keeps the numbers and loses the links.

@@ -2,11 +2,13 @@
 
 Every vector is rendered and the output is checked by a small, independent
 checker built only on the stdlib ``html.parser.HTMLParser``: every start tag and
-attribute must be on the allow-list in ``blog.rendering``, no event handlers or
-other dangerous attributes may survive, and every ``href``/``src`` must be
-relative, a fragment, or use http:, https: or mailto:.
+attribute must be on the allow-list in ``blog.rendering`` (or be one the renderer
+adds after sanitizing, with the values it writes), no event handlers or other
+dangerous attributes may survive, and every ``href``/``src`` must be relative, a
+fragment, or use http:, https: or mailto:.
 """
 
+import html
 import re
 from html.parser import HTMLParser
 
@@ -34,6 +36,18 @@ FORBIDDEN_RAW_SUBSTRINGS = (
     "<meta",
     "<link",
 )
+
+# What the renderer adds after sanitizing, so that code blocks and table boxes can be scrolled by
+# keyboard: only these values (None: any text, a name for screen readers).
+ADDED_AFTER_SANITIZING = {
+    ("pre", "tabindex"): {"0"},
+    ("pre", "role"): {"group"},
+    ("pre", "aria-label"): None,
+    ("div", "tabindex"): {"0"},
+    ("div", "role"): {"region"},
+    ("div", "aria-label"): None,
+}
+LINE_NUMBER_VALUE = re.compile(r" *\d+ *")
 
 # RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
 _SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.\-]*:")
@@ -74,8 +88,14 @@ class _SafetyChecker(HTMLParser):
                 self.problems.append(f"event handler {name}= on <{tag}>")
             if name in FORBIDDEN_ATTRIBUTES:
                 self.problems.append(f"forbidden attribute {name}= on <{tag}>")
-            if name not in allowed_attrs:
+            if (tag, name) in ADDED_AFTER_SANITIZING:
+                values = ADDED_AFTER_SANITIZING[tag, name]
+                if values is not None and value not in values:
+                    self.problems.append(f"{name}={value!r} on <{tag}> is not what we add")
+            elif name not in allowed_attrs:
                 self.problems.append(f"attribute {name}= not allowed on <{tag}>")
+            if name == "data-linenos" and not LINE_NUMBER_VALUE.fullmatch(value or ""):
+                self.problems.append(f"data-linenos={value!r} is not a line number")
             if name in URL_ATTRIBUTES and not _url_is_safe(value or ""):
                 self.problems.append(f"unsafe URL {name}={value!r} on <{tag}>")
 
@@ -330,6 +350,40 @@ _CASES: list[tuple[str, str]] = [
     ("fence-tilde-breakout", "~~~html\n</code></pre><script>alert(1)</script>\n~~~"),
     ("indented-code-breakout", "    </code></pre><img src=x onerror=alert(1)>"),
     ("inline-code-breakout", "`</code><script>alert(1)</script>`"),
+    # ---- code fence options: titles are text, options never attributes ---
+    ("fence-title-script", '```python title="<script>alert(1)</script>"\nx = 1\n```'),
+    ("fence-title-img", '```python title="<img src=x onerror=alert(1)>"\nx = 1\n```'),
+    ("fence-title-attr-breakout", '```python title="a" onmouseover="alert(1)"\nx = 1\n```'),
+    ("fence-title-sq-holding-dq", "```python title='a\" onclick=\"alert(1)'\nx = 1\n```"),
+    ("fence-title-escaped-dq", '```python title="a\\" onfocus=\\"alert(1)"\nx = 1\n```'),
+    ("fence-title-gt-breakout", '```python title=""><script>alert(1)</script>"\nx\n```'),
+    (
+        "fence-title-mode-html",
+        '```python title="<a href=\'javascript:alert(1)\'>x</a>" title_mode="html"\nx\n```',
+    ),
+    ("fence-title-newline-entity", '```python title="&#10;<script>alert(1)</script>"\nx\n```'),
+    ("fence-hl-lines-garbage", '```python hl_lines="1-x onmouseover=alert(1)"\nx\n```'),
+    ("fence-hl-lines-huge", f'```python hl_lines="{"9" * 5000}"\nx\n```'),
+    ("fence-hl-lines-range-huge", '```python hl_lines="1-999999"\nx\n```'),
+    ("fence-linenums-huge", f'```python linenums="{"9" * 5000}"\nx\n```'),
+    ("fence-linenums-garbage", '```python linenums="1 onfocus=alert(1)"\nx\n```'),
+    ("fence-data-attribute", '```python data-x="y" onclick="alert(1)" id="z"\nx\n```'),
+    ("fence-braces-attributes", '```{.python #top onclick="alert(1)" title="t"}\nx\n```'),
+    ("fence-unknown-language", '```no-such-language title="<b>t</b>"\n<b>x</b>\n```'),
+    ("fence-diff-html", "```diff\n-<script>alert(1)</script>\n+<img src=x onerror=alert(1)>\n```"),
+    # ---- callouts ------------------------------------------------------------
+    ("callout-title-script", '!!! note "<script>alert(1)</script>"\n    Body.'),
+    ("callout-title-img", '!!! warning "<img src=x onerror=alert(1)>"\n    Body.'),
+    ("callout-title-link-js", '!!! tip "[x](javascript:alert(1))"\n    Body.'),
+    ("callout-title-quote", '!!! tip "a\\" onmouseover=\\"alert(1)"\n    Body.'),
+    ("callout-kind-words", '!!! note onmouseover style "x"\n    Body.'),
+    ("callout-body-html", "!!! note\n    <script>alert(1)</script> [x](javascript:alert(1))"),
+    # ---- what the renderer adds after sanitizing, tried by the author --------
+    ("raw-pre-focus", '<pre tabindex="5" role="button" aria-label="x" onfocus="alert(1)">x</pre>'),
+    ("raw-div-region", '<div class="table-scroll" role="button" tabindex="-1">x</div>'),
+    ("raw-span-linenos-text", '<span class="linenos" data-linenos="click here">x</span>'),
+    ("raw-title-bar-quote", '<span class="filename">" onfocus="alert(1)</span><pre>x</pre>'),
+    ("raw-td-align", '<table><tr><td align="right" style="x">x</td></tr></table>'),
     # ---- footnotes ---------------------------------------------------------
     (
         "footnote-label-quote",
@@ -396,6 +450,10 @@ def test_vector_is_safe_after_render(vector):
         "<script>alert(1)</script>",
         "<svg/onload=alert(1)>",
         "<p>x</p><!-- comment -->",
+        '<pre tabindex="5">x</pre>',
+        '<div role="button">x</div>',
+        '<span data-linenos="click here"></span>',
+        '<td align="right">x</td>',
     ],
     ids=[
         "a-js",
@@ -412,6 +470,10 @@ def test_vector_is_safe_after_render(vector):
         "script",
         "svg",
         "comment",
+        "pre-tabindex",
+        "div-role",
+        "linenos-text",
+        "td-align",
     ],
 )
 def test_checker_rejects_known_bad_html(bad_html):
@@ -489,3 +551,119 @@ def test_legitimate_markdown_features_survive():
     assert any(attrs.get("href") == "#fn:1" for attrs in _tags(output, "a"))
     assert _tags(output, "table")
     assert any(attrs.get("class") == "highlight" for attrs in _tags(output, "div"))
+
+
+# --------------------------------------------------------------------------- #
+# The new syntax: code fence options, callouts and what is added after sanitizing
+# --------------------------------------------------------------------------- #
+
+
+def _title_bar_texts(output: str) -> list[str]:
+    return re.findall(r'<span class="filename">([^<]*)</span>', output)
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["<script>alert(1)</script>", '<img src=x onerror="alert(1)">', "<b>bold</b>"],
+    ids=["script", "img", "b"],
+)
+def test_code_title_is_text(title):
+    output = render_markdown(f"```python title='{title}'\nx = 1\n```")
+    assert_safe(output)
+    assert [html.unescape(text) for text in _title_bar_texts(output)] == [title]
+    assert [attrs["aria-label"] for attrs in _tags(output, "pre")] == [f"Code: {title}"]
+
+
+def test_code_title_stays_text_when_the_author_asks_for_html():
+    output = render_markdown('```python title="<b>bold</b>" title_mode="html"\nx = 1\n```')
+    assert_safe(output)
+    assert not _tags(output, "b")
+    assert _title_bar_texts(output) == ["&lt;b&gt;bold&lt;/b&gt;"]
+
+
+def test_code_title_with_quotes_stays_inside_its_attribute():
+    output = render_markdown("```python title='a\" onclick=\"alert(1)'\nx = 1\n```")
+    assert_safe(output)
+    assert _tags(output, "pre") == [
+        {"tabindex": "0", "role": "group", "aria-label": 'Code: a" onclick="alert(1)'}
+    ]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        'hl_lines="1-x onmouseover=alert(1)"',
+        f'hl_lines="{"9" * 5000}"',
+        f'linenums="{"9" * 5000}"',
+        'linenums="one"',
+        'onclick="alert(1)" id="z"',
+        'title=""',
+        f'title="{"x" * 201}"',
+    ],
+    ids=["hl-garbage", "hl-huge", "linenums-huge", "linenums-word", "attrs", "empty", "long"],
+)
+def test_code_fence_with_bad_options_is_still_a_plain_code_block(options):
+    output = render_markdown(f"```python {options}\nx = 1\n```")
+    assert_safe(output)
+    assert '<div class="highlight">' in output
+    assert '<span class="n">x</span>' in output
+    assert "hll" not in output and "linenos" not in output and "filename" not in output
+
+
+def test_huge_but_readable_line_numbers_are_shown():
+    output = render_markdown('```python linenums="999999" hl_lines="1-999999"\nx\ny\n```')
+    assert_safe(output)
+    numbers = re.findall(r'data-linenos="([^"]*)"', output)
+    assert [number.strip() for number in numbers] == ["999999", "1000000"]
+    assert output.count('<span class="hll">') == 2
+
+
+def test_code_in_an_unknown_language_is_escaped_text():
+    output = render_markdown("```no-such-language\n<b>x</b>\n```")
+    assert_safe(output)
+    assert "&lt;b&gt;x&lt;/b&gt;" in output
+    assert not _tags(output, "b")
+
+
+def test_author_cannot_set_what_the_renderer_adds():
+    output = render_markdown(
+        '<pre tabindex="5" role="button" aria-label="Press me">x</pre>\n\n'
+        '<div class="table-scroll" role="button" tabindex="-1" aria-label="y">z</div>'
+    )
+    assert_safe(output)
+    assert _tags(output, "pre") == [{"tabindex": "0", "role": "group", "aria-label": "Code"}]
+    assert _tags(output, "div") == [{"class": "table-scroll"}]
+
+
+def test_author_line_numbers_must_be_numbers():
+    output = render_markdown(
+        '<span class="linenos" data-linenos="click here">a</span> '
+        '<span class="linenos" data-linenos="12 ">b</span>'
+    )
+    assert_safe(output)
+    assert [attrs.get("data-linenos") for attrs in _tags(output, "span")] == [None, "12 "]
+
+
+def test_author_table_cells_lose_align_attributes():
+    output = render_markdown('<table><tr><td align="right">x</td></tr></table>')
+    assert_safe(output)
+    assert _tags(output, "td") == [{}]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<b>bold</b> *em*"],
+    ids=["script", "img", "markup"],
+)
+def test_callout_title_is_text(title):
+    output = render_markdown(f'!!! warning "{title}"\n    Body.')
+    assert_safe(output)
+    assert not _tags(output, "b") and not _tags(output, "em") and not _tags(output, "img")
+    escaped = title.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<p class="admonition-title">{escaped}</p>' in output
+
+
+def test_callout_kind_words_do_not_become_classes():
+    output = render_markdown('!!! warning onmouseover style "Careful"\n    Body.')
+    assert_safe(output)
+    assert _tags(output, "div") == [{"class": "admonition warning"}]
