@@ -2,13 +2,16 @@
 
 import re
 from functools import reduce
+from html import unescape
 from operator import add, and_, or_
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db.models import Case, F, Func, Q, TextField, Value, When
 from django.db.models.functions import Concat
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
+
+from blog.rendering import without_heading_anchors
 
 MAX_QUERY_LENGTH = 200
 MAX_FALLBACK_TERMS = 8
@@ -94,24 +97,164 @@ def _full_text_search(posts, text):
         min_words=12,
         max_words=25,
         max_fragments=2,
-        fragment_delimiter=" … ",
+        fragment_delimiter=HEADLINE_DELIMITER,
     )
     return (
         posts.filter(search_vector=query)
         .annotate(rank=SearchRank(F("search_vector"), query), headline=headline)
-        .defer("body", "body_html", "toc_html", "body_text", "search_vector")
+        .defer("body", "toc_html", "body_text", "search_vector")
         .order_by("-rank", "-published_at", "-id")
     )
 
 
 def snippet_html(post, text):
-    """A short passage of the post with the matched words in <mark>, safe to show."""
+    """A short passage of the post with the matched words in <mark>, safe to show.
+
+    What it quotes from a code block is shown as that block's matching lines, each in <code>,
+    and the rest of the block as "…": code run together with the prose around it, its line
+    breaks gone, would read as one long sentence.
+    """
+    document = PostText(post.summary, post.body_html)
     if hasattr(post, "headline"):
-        html = escape(post.headline).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+        fragments = post.headline.replace(ZERO_WIDTH_SPACE, "").split(HEADLINE_DELIMITER)
+        html = HEADLINE_DELIMITER.join(document.fragment_html(fragment) for fragment in fragments)
     else:
-        html = _substring_snippet(f"{post.summary} {post.body_text}", parse_query(text)[0])
-    # Every piece of the post's text went through escape(); only our <mark> tags are raw.
-    return mark_safe(html.replace(ZERO_WIDTH_SPACE, ""))  # noqa: S308
+        html = document.window_html(parse_query(text)[0])
+    # Every piece of the post's text went through escape(); only our own tags are raw.
+    return mark_safe(GAPS.sub(GAP, html))  # noqa: S308
+
+
+HEADLINE_DELIMITER = " … "
+GAP = "…"
+GAPS = re.compile(r"…(?:\s+…)+")  # left out lines beside a fragment's end: one "…" says it
+# Where the substring search's snippet starts before the first match, and its length.
+SNIPPET_BEFORE, SNIPPET_LENGTH = 60, 240
+CODE_BLOCK_HTML = re.compile(r"<pre[\s>].*?</pre>", re.DOTALL)
+MARKED = re.compile(f"{MARK_START}(.*?){MARK_END}", re.DOTALL)
+# The most of a long code line a snippet quotes around its first match.
+CODE_LINE_BEFORE, CODE_LINE_LENGTH = 30, 90
+
+
+def _plain(html_text):
+    """Text as the renderer stores it for search (`body_text`): tags gone, spaces collapsed."""
+    text = unescape(strip_tags(without_heading_anchors(html_text)))
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
+
+
+class PostText:
+    """The text a post is searched in, `summary + " " + body_text`, built again from the body's
+    HTML so that each code block's place in it is known, with the block's lines."""
+
+    def __init__(self, summary, body_html):
+        pieces, self.code_lines = [summary], []
+        position = len(summary) + 1
+        last = 0
+        for block in CODE_BLOCK_HTML.finditer(body_html):
+            for piece in [_plain(body_html[last : block.start()])]:
+                if piece:
+                    pieces.append(piece)
+                    position += len(piece) + 1
+            lines = [" ".join(line.split()) for line in _code_text(block.group()).splitlines()]
+            for line in filter(None, lines):
+                self.code_lines.append((position, position + len(line)))
+                pieces.append(line)
+                position += len(line) + 1
+            last = block.end()
+        pieces.append(_plain(body_html[last:]))
+        self.text = " ".join(filter(None, pieces))
+
+    def fragment_html(self, fragment):
+        """A fragment of a PostgreSQL headline (marks as MARK_START…MARK_END) as HTML."""
+        plain, marks = "", []
+        for index, part in enumerate(MARKED.split(fragment)):
+            if index % 2:
+                marks.append((len(plain), len(plain) + len(part)))
+            plain += part
+        start = self.text.find(plain)
+        if start < 0:  # not where the document has it: shown as it came, code and all
+            return _marked_html(plain, 0, len(plain), marks)
+        marks = [(start + a, start + b) for a, b in marks]
+        return self._html(start, start + len(plain), marks)
+
+    def window_html(self, alternatives):
+        """About SNIPPET_LENGTH characters around the first of the terms, each term marked."""
+        text = self.text
+        terms = sorted({term for terms in alternatives for term in terms}, key=len, reverse=True)
+        if not terms:
+            return self._html(0, min(len(text), SNIPPET_LENGTH), [])
+        pattern = re.compile("|".join(map(re.escape, terms)), re.IGNORECASE)
+        first = pattern.search(text)
+        start = max(0, first.start() - SNIPPET_BEFORE) if first else 0
+        if start:
+            start = text.rfind(" ", start, first.start()) + 1 or start
+        end = start + SNIPPET_LENGTH
+        if end < len(text):
+            end = text.rfind(" ", start, end) if " " in text[start:end] else end
+        else:
+            end = len(text)
+        marks = [match.span() for match in pattern.finditer(text, start, end)]
+        prefix = f"{GAP} " if start else ""
+        suffix = f" {GAP}" if end < len(text) else ""
+        return prefix + self._html(start, end, marks) + suffix
+
+    def _html(self, start, end, marks):
+        """text[start:end] with `marks`; code lines in it that hold a mark as <code>, and the
+        other code lines left out."""
+        parts, position = [], start
+        for line_start, line_end in self.code_lines:
+            if line_end <= start or line_start >= end:
+                continue
+            if position < line_start:
+                parts.append(_marked_html(self.text, position, line_start, marks).strip())
+            line_marks = [(a, b) for a, b in marks if a < line_end and b > line_start]
+            if line_marks:
+                shown_start, shown_end = _around(self.text, line_start, line_end, line_marks[0])
+                code = _marked_html(self.text, shown_start, shown_end, marks)
+                parts.append(
+                    ("… " if shown_start > line_start else "")
+                    + f"<code>{code}</code>"
+                    + (" …" if shown_end < line_end else "")
+                )
+            elif not parts or parts[-1] != GAP:
+                parts.append(GAP)
+            position = max(position, line_end + 1)
+        if position < end:
+            parts.append(_marked_html(self.text, position, end, marks).strip())
+        return " ".join(part for part in parts if part)
+
+
+def _code_text(pre_html):
+    """A code block's text with its line breaks."""
+    return unescape(strip_tags(pre_html))
+
+
+def _around(text, line_start, line_end, first_mark):
+    """Where to cut a long code line so that it shows its first match with some context."""
+    if line_end - line_start <= CODE_LINE_LENGTH:
+        return line_start, line_end
+    start = max(line_start, first_mark[0] - CODE_LINE_BEFORE)
+    if start > line_start:
+        start = text.rfind(" ", start, first_mark[0]) + 1 or start
+    end = min(line_end, max(start + CODE_LINE_LENGTH, first_mark[1]))
+    if end < line_end:
+        end = text.rfind(" ", first_mark[1], end + 1) if " " in text[first_mark[1] : end] else end
+    return start, end
+
+
+def _marked_html(text, start, end, marks):
+    """text[start:end] escaped, with the parts of `marks` inside it in <mark>."""
+    pieces, position = [], start
+    for mark_start, mark_end in sorted(marks):
+        mark_start, mark_end = max(mark_start, position), min(mark_end, end)
+        if mark_start >= mark_end:
+            continue
+        pieces += [
+            escape(text[position:mark_start]),
+            f"<mark>{escape(text[mark_start:mark_end])}</mark>",
+        ]
+        position = mark_end
+    pieces.append(escape(text[position:end]))
+    return "".join(pieces)
 
 
 # A small subset of websearch syntax: "quoted phrases", -exclusions and `or` between terms.
@@ -164,35 +307,6 @@ def _substring_search(posts, text):
     return (
         posts.filter(matching)
         .annotate(score=score)
-        .defer("body", "body_html", "toc_html", "search_vector")
+        .defer("body", "toc_html", "body_text", "search_vector")
         .order_by("-score", "-published_at", "-id")
     )
-
-
-SNIPPET_BEFORE, SNIPPET_LENGTH = 60, 240
-
-
-def _substring_snippet(text, alternatives):
-    terms = sorted({term for terms in alternatives for term in terms}, key=len, reverse=True)
-    if not terms:
-        return escape(text[:SNIPPET_LENGTH])
-    pattern = re.compile("|".join(map(re.escape, terms)), re.IGNORECASE)
-    first = pattern.search(text)
-    start = max(0, first.start() - SNIPPET_BEFORE) if first else 0
-    if start:
-        start = text.rfind(" ", start, first.start()) + 1 or start
-    end = start + SNIPPET_LENGTH
-    if end < len(text):
-        end = text.rfind(" ", start, end) if " " in text[start:end] else end
-    window = text[start:end]
-    pieces, position = [], 0
-    for match in pattern.finditer(window):
-        pieces += [
-            escape(window[position : match.start()]),
-            f"<mark>{escape(match.group())}</mark>",
-        ]
-        position = match.end()
-    pieces.append(escape(window[position:]))
-    prefix = "… " if start else ""
-    suffix = " …" if end < len(text) else ""
-    return prefix + "".join(pieces) + suffix

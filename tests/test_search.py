@@ -150,6 +150,60 @@ def test_code_in_angle_brackets_is_found_and_shown_escaped(client, make_post, qu
     assert shown in snippet
 
 
+CODE_BODY = """Spin until it wins.
+
+```python
+import os
+state = load()
+while not quokka.swap(a, b):
+    pass
+print(done)
+```
+
+That is all there is to it.
+"""
+
+
+def test_snippet_quotes_a_matching_code_line_apart_from_the_prose(client, make_post):
+    make_post(summary="Locks.", body=CODE_BODY)
+    [snippet] = snippets(search(client, "quokka"))
+    assert "<code>while not <mark>quokka</mark>.swap(a, b):</code>" in snippet
+    for other_line in ["import os", "state = load()", "pass", "print(done)"]:
+        assert other_line not in snippet
+
+
+def test_snippet_leaves_out_code_without_a_match(client, make_post):
+    body = "Quokka facts first.\n\n```\nx = compute(1)\ny = compute(2)\n```\n\nMore on quokka."
+    make_post(summary="Animals.", body=body)
+    [snippet] = snippets(search(client, "quokka"))
+    assert "<mark>Quokka</mark> facts first." in snippet
+    assert "compute" not in snippet
+    assert "<code>" not in snippet
+    assert "…" in snippet
+
+
+def test_snippet_cuts_a_long_code_line_around_its_match(client, make_post):
+    line = (
+        " ".join(f"word{n}" for n in range(40))
+        + " quokka "
+        + " ".join(f"tail{n}" for n in range(40))
+    )
+    make_post(summary="Long lines.", body=f"Some prose.\n\n```\n{line}\n```\n")
+    [snippet] = snippets(search(client, "quokka"))
+    [code] = re.findall(r"<code>(.*?)</code>", snippet)
+    assert "<mark>quokka</mark>" in code
+    assert "word0 " not in code
+    assert "tail39" not in code
+    assert len(re.sub(r"<[^>]+>", "", code)) <= 100
+
+
+def test_snippet_of_code_is_escaped(client, make_post):
+    make_post(body='Markup:\n\n```html\n<b onclick="x()">quokka</b>\n```\n')
+    [snippet] = snippets(search(client, "quokka"))
+    assert "<b " not in snippet
+    assert "&lt;b onclick=&quot;x()&quot;&gt;<mark>quokka</mark>&lt;/b" in snippet
+
+
 def test_snippet_marks_a_match_inside_a_long_unbroken_word(client, make_post):
     make_post(summary="Links.", body="See " + "a" * 70 + "-quasar for details about it.")
     [snippet] = snippets(search(client, "quasar"))
