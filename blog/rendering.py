@@ -186,6 +186,20 @@ def with_scrollable_regions(body_html: str) -> str:
     return "".join(boxed).replace("</table>", "</table></div>")
 
 
+CODE_BLOCK_ADDED = re.compile(r'<pre tabindex="0" role="group" aria-label="[^"]*"')
+TABLE_BOX_START = re.compile(
+    r'<div class="table-scroll" tabindex="0" role="region" aria-label="[^"]*"><table>'
+)
+
+
+def without_scrollable_regions(body_html: str) -> str:
+    """For emails, where code wraps and tables fit the width: no focus stops that scroll
+    nothing, and no table boxes."""
+    body_html = CODE_BLOCK_ADDED.sub("<pre", body_html)
+    body_html = TABLE_BOX_START.sub(TABLE_START, body_html)
+    return body_html.replace("</table></div>", "</table>")
+
+
 def _count_headings(tokens):
     return sum(1 + _count_headings(token["children"]) for token in tokens)
 

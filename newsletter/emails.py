@@ -51,6 +51,7 @@ sup {{ font-size: 75%; line-height: 0; vertical-align: super; }}
   padding: 6px 14px; background: rgba(130, 140, 150, 0.18); border-radius: 6px 6px 0 0;
 }}
 .highlight .filename + pre {{ border-radius: 0 0 6px 6px; }}
+.highlight .linenos {{ padding: 0; }}
 .highlight .hll {{ background: rgba(255, 200, 0, 0.22); }}
 .highlight .gi {{ background: rgba(46, 160, 67, 0.15); }}
 .highlight .gd {{ background: rgba(248, 81, 73, 0.15); }}

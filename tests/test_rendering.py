@@ -9,7 +9,7 @@ from django.db import connection
 from django.utils.html import strip_tags
 
 from blog.models import Post
-from blog.rendering import render_markdown, render_post
+from blog.rendering import render_markdown, render_post, without_scrollable_regions
 from newsletter.emails import inline_styled
 
 QUEUE_PY = """\
@@ -211,6 +211,16 @@ def test_rerender_posts_refreshes_stored_html_without_touching_updated_at(make_p
     post.refresh_from_db()
     assert "<em>emphasis</em>" in post.body_html
     assert post.updated_at == before
+
+
+def test_email_html_can_drop_the_keyboard_scrolling_the_site_adds():
+    table = "| a |\n|---|\n| 1 |\n\n"
+    body = f"<div><table><tr><td>x</td></tr></table></div>\n\n{table}" + QUEUE_PY
+    html = without_scrollable_regions(render_markdown(body))
+    assert "tabindex" not in html and "table-scroll" not in html and "aria-label" not in html
+    assert html.count("<table>") == html.count("</table>") == 2
+    assert html.count("<div") == html.count("</div>")
+    assert '<span class="filename">queue.py</span><pre><span></span><code>' in html
 
 
 def test_migration_gives_stored_posts_the_new_html(make_post):
