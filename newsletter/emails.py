@@ -19,7 +19,7 @@ from django.utils import timezone
 from pygments.formatters import HtmlFormatter
 
 from blog import figures
-from blog.rendering import without_heading_anchors
+from blog.rendering import without_heading_anchors, without_scrollable_regions
 from core.site import absolute_url
 from newsletter.tokens import make_confirm_token, make_manage_token, make_unsubscribe_token
 
@@ -95,7 +95,8 @@ def inline_styled(body_html):
     The post's stored, already sanitized HTML as mail clients need it: styles inline, footnotes
     as plain numbered notes, images at email size, and site links absolute.
     """
-    html = figures.for_email(without_heading_anchors(body_html))
+    # In email code wraps and tables fit the width: the site's scroll focus stops scroll nothing.
+    html = figures.for_email(without_heading_anchors(without_scrollable_regions(body_html)))
     html = FOOTNOTE_REFERENCE.sub(r"<sup>\1</sup>", html)
     html = FOOTNOTE_ID.sub("", FOOTNOTE_BACK_LINK.sub("", html))
     html = CLASS_ATTRIBUTE.sub("", css_inline.inline_fragment(html, _stylesheet()))

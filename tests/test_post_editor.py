@@ -140,7 +140,7 @@ def test_preview_renders_code_tables_footnotes_and_contents(writer_client):
     )
     result = preview(writer_client, body).json()
     assert '<span class="k">def</span>' in result["html"]
-    assert '<td align="right">2</td>' in result["html"]
+    assert '<td class="align-right">2</td>' in result["html"]
     assert 'href="#fn:src"' in result["html"]
     assert 'href="#three"' in result["toc_html"]
 
