@@ -73,6 +73,7 @@ def admin_pages():
         "post editor, new": (reverse("admin:blog_post_add"), ".post-form"),
         "post editor": (reverse("admin:blog_post_change", args=[post.pk]), ".post-form"),
         "image library": (reverse("admin:blog_image_changelist"), "#content"),
+        "image upload": (reverse("admin:blog_image_add"), "#content-main"),
         "image": (reverse("admin:blog_image_change", args=[image.pk]), "#content-main"),
         "subscribers": (reverse("admin:newsletter_subscriber_changelist"), "#content"),
         "subscriber import": (reverse("admin:newsletter_subscriber_import"), "#content-main"),
