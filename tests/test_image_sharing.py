@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from PIL import Image as PillowImage
 
 from blog.images import add_image
@@ -95,7 +96,10 @@ def test_json_ld_has_the_image_and_an_author_url(client, make_post, photo):
     data = get_page(client, post.get_absolute_url()).json_ld()
     assert data["image"]["url"] == f"{SITE_URL}{photo.email_url}"
     assert (data["image"]["width"], data["image"]["height"]) == (1200, 600)
-    assert data["author"]["url"] == f"{SITE_URL}/"
+    assert (
+        data["author"]["url"]
+        == f"{SITE_URL}{reverse('blog:author_detail', args=[post.author.username])}"
+    )
 
 
 def test_json_ld_of_a_post_without_image_names_its_card(client, make_post):
