@@ -6,7 +6,7 @@ PORT ?= 8000
 # Uses DJANGO_SECRET_KEY from the environment when set, else a random key kept in .secret_key.
 MANAGE = DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/python manage.py
 
-.PHONY: install run test bench format clean
+.PHONY: install run test screenshots bench format clean
 
 install: $(VENV)/.installed
 
@@ -39,9 +39,9 @@ run: install .secret_key
 
 # One test process per core (at most 4), each with its own test database. Tests go out in
 # collection order, so each process still runs its transactional tests (whose flush empties the
-# tables migrations fill) after the others, as pytest-django orders them. PYTEST_WORKERS= runs
-# the suite in one process.
-PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4
+# tables migrations fill) after the others, as pytest-django orders them; tests/conftest.py
+# groups each module's committing tests on one process. PYTEST_WORKERS= runs it in one process.
+PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4 --dist=loadgroup
 
 test: install .secret_key
 	$(BIN)/ruff format --check .
@@ -53,6 +53,11 @@ test: install .secret_key
 # A PostgreSQL database of its own: the benchmark replaces every post in it.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blog_bench
 BENCH_ARGS ?=
+
+# The reader and editor pages at 390 and 1280 px, light and dark, into var/screenshots/.
+screenshots: install .secret_key
+	DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" $(BIN)/pytest -q -p no:cacheprovider tests/e2e/screenshots.py
+	@echo "Screenshots in $${SCREENSHOTS_DIR:-var/screenshots}/"
 
 bench: install .secret_key
 	DATABASE_URL=$(BENCH_DATABASE_URL) DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$(cat .secret_key)}" \

@@ -76,6 +76,8 @@ def server(transactional_db, tmp_path, served_database_url, admin_static_root):
             "MEDIA_ROOT": str(tmp_path / "media"),
             "DJANGO_STATIC_ROOT": str(admin_static_root),
             "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            # A gunicorn a test: one worker starts in half the time, and one browser needs no more.
+            "WEB_CONCURRENCY": "1",
         },
     )
     server.url = f"http://127.0.0.1:{server.port}"
