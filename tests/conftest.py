@@ -242,3 +242,17 @@ def smtp_server(settings):
         settings.NEWSLETTER_SEND_RATE = 0
         settings.NEWSLETTER_RETRY_DELAY = 0
         yield server.handler
+
+
+@pytest.fixture
+def post_by(make_post):
+    """A post by the user with this username (made when there is none)."""
+
+    def post_by(username, **fields):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        post = make_post(**fields)
+        Post.objects.filter(pk=post.pk).update(author=user)
+        post.refresh_from_db()
+        return post
+
+    return post_by

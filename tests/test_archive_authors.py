@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.utils import timezone
 
@@ -22,20 +21,6 @@ COMMITS = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def site_url(settings):
     settings.SITE_URL = SITE_URL
-
-
-@pytest.fixture
-def post_by(make_post):
-    """A post by the user with this username (made when there is none)."""
-
-    def post_by(username, **fields):
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        post = make_post(**fields)
-        Post.objects.filter(pk=post.pk).update(author=user)
-        post.refresh_from_db()
-        return post
-
-    return post_by
 
 
 class Outline(HTMLParser):

@@ -89,17 +89,6 @@ def titles(response):
 
 
 @pytest.fixture
-def post_by(make_post):
-    def post_by(username, **fields):
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        post = make_post(**fields)
-        Post.objects.filter(pk=post.pk).update(author=user)
-        return post
-
-    return post_by
-
-
-@pytest.fixture
 def post(make_post, tag, series):
     return make_post(title="Hello feeds", body=PLAIN_BODY, tags=[tag], series=series, series_part=1)
 
