@@ -39,9 +39,10 @@ run: install .secret_key
 
 # One test process per core (at most 4), each with its own test database. Tests go out in
 # collection order, so each process still runs its transactional tests (whose flush empties the
-# tables migrations fill) after the others, as pytest-django orders them; tests/conftest.py
-# groups each module's committing tests on one process. PYTEST_WORKERS= runs it in one process.
-PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4 --dist=loadgroup
+# tables migrations fill) after the others, as pytest-django orders them. (Grouping a module's
+# tests with --dist=loadgroup does nothing with pytest 9 and pytest-xdist 3.8.) PYTEST_WORKERS=
+# runs the suite in one process.
+PYTEST_WORKERS ?= --numprocesses=auto --maxprocesses=4
 
 test: install .secret_key
 	$(BIN)/ruff format --check .

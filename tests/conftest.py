@@ -20,25 +20,6 @@ from tests.web_server import PROJECT_DIR
 pytest_plugins = ["tests.s3_server"]
 
 
-def _commits(item):
-    """Whether pytest-django runs `item` as a transactional test (flushing the tables after)."""
-    marker = item.get_closest_marker("django_db")
-    if marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")):
-        return True
-    return bool({"transactional_db", "live_server"} & set(item.fixturenames))
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`make test`), a module's committing tests (and each end-to-end
-    module) go to one process, so the browser, gunicorn and static files their module-scoped
-    fixtures start are started once. Tests that run inside a transaction stay
-    spread one by one: grouping them by module would let a module run after another's
-    committing tests had flushed the tables migrations fill."""
-    for item in items:
-        if item.path.parent.name == "e2e" or _commits(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-
-
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests log users in hundreds of times.
