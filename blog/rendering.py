@@ -117,7 +117,7 @@ def render_post(text: str, find_images: Callable[[list], dict] | None = None) ->
     toc_html = ""
     if _count_headings(converter.toc_tokens) >= TOC_MIN_HEADINGS:
         toc_html = _sanitize(converter.toc)
-    text_only = _plain_text(body_html)
+    text_only = plain_text(body_html)
     images, missing_alt = [], []
     if find_images is not None:
         keys = figures.image_keys(body_html)
@@ -213,7 +213,8 @@ def without_heading_anchors(body_html: str) -> str:
     return HEADING_ANCHOR.sub("", body_html)
 
 
-def _plain_text(body_html):
+def plain_text(body_html: str) -> str:
+    """The words of sanitized HTML as stored for search (`body_text`): no tags, spaces collapsed."""
     text = html.unescape(strip_tags(without_heading_anchors(body_html)))
     return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
 

@@ -11,7 +11,7 @@ from django.db.models.functions import Concat
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
-from blog.rendering import without_heading_anchors
+from blog.rendering import plain_text
 
 MAX_QUERY_LENGTH = 200
 MAX_FALLBACK_TERMS = 8
@@ -135,12 +135,6 @@ MARKED = re.compile(f"{MARK_START}(.*?){MARK_END}", re.DOTALL)
 CODE_LINE_BEFORE, CODE_LINE_LENGTH = 30, 90
 
 
-def _plain(html_text):
-    """Text as the renderer stores it for search (`body_text`): tags gone, spaces collapsed."""
-    text = unescape(strip_tags(without_heading_anchors(html_text)))
-    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
-
-
 class PostText:
     """The text a post is searched in, `summary + " " + body_text`, built again from the body's
     HTML so that each code block's place in it is known, with the block's lines."""
@@ -150,7 +144,7 @@ class PostText:
         position = len(summary) + 1
         last = 0
         for block in CODE_BLOCK_HTML.finditer(body_html):
-            for piece in [_plain(body_html[last : block.start()])]:
+            for piece in [plain_text(body_html[last : block.start()])]:
                 if piece:
                     pieces.append(piece)
                     position += len(piece) + 1
@@ -160,7 +154,7 @@ class PostText:
                 pieces.append(line)
                 position += len(line) + 1
             last = block.end()
-        pieces.append(_plain(body_html[last:]))
+        pieces.append(plain_text(body_html[last:]))
         self.text = " ".join(filter(None, pieces))
 
     def fragment_html(self, fragment):
