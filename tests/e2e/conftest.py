@@ -16,9 +16,8 @@ import re
 import sqlite3
 import subprocess
 import sys
-import time
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,11 +82,9 @@ class Site:
     directory: Path
     manage_token: str
     image_post: Post
-    worker_runs: list = field(default_factory=list)
 
     def run_tasks(self):
         """Every queued task to the end, by the real worker in a process of its own."""
-        started = time.monotonic()
         subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", "db_worker", "--batch", "--no-startup-delay", "-v0"],
             cwd=PROJECT_DIR,
@@ -95,7 +92,6 @@ class Site:
             check=True,
             timeout=120,
         )
-        self.worker_runs.append(time.monotonic() - started)
 
     def emails_to(self, address):
         """The messages the SMTP server received for `address`, oldest first, parsed."""
